@@ -1,0 +1,111 @@
+"""Process settings, read once from the environment (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs of the service. Environment variable names are the field names, upper-cased."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # --- Redis and the queue -------------------------------------------------
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis to queue on. Unset: an embedded redis-server in this process (not durable).",
+    )
+    embedded_redis_path: str | None = Field(
+        default=None,
+        description="Database file for the embedded Redis. Unset: a temporary file, lost at exit.",
+    )
+    queue_name: str = "lc:queue:interactive"
+    bulk_queue_name: str = "lc:queue:bulk"
+    redis_max_connections: int = 2000
+
+    # --- API -----------------------------------------------------------------
+    api_keys: str = Field(
+        default="",
+        description="Comma-separated bearer keys accepted by the API. Empty: no auth, loopback only.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    request_timeout_s: float = 600.0
+    max_body_bytes: int = 10_000_000
+
+    # --- Jobs and events ------------------------------------------------------
+    job_timeout_s: float = 600.0
+    events_ttl_s: int = 3600
+    events_maxlen: int = 10_000
+    max_messages: int = 2_000
+    max_request_chars: int = 2_000_000
+
+    # --- Worker ---------------------------------------------------------------
+    worker_max_jobs: int = 4
+    worker_max_tries: int = 3
+
+    # --- The Claude Code CLI ------------------------------------------------------
+    claude_cli_path: str | None = Field(
+        default=None, description="CLI binary; unset uses the one bundled in claude-agent-sdk."
+    )
+    claude_config_dir: str | None = Field(
+        default=None, description="CLAUDE_CONFIG_DIR for the CLI (holds an interactive login)."
+    )
+    claude_home: str | None = Field(
+        default=None, description="HOME for the CLI processes; unset inherits this process's HOME."
+    )
+    anthropic_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    claude_code_oauth_token: SecretStr | None = None
+    claude_code_max_retries: int = 0
+    system_prompt_mode: str = Field(
+        default="system",
+        description="Where a client's system text goes: system | append | user "
+        "(CLI system prompt, appended to the Claude Code preset, or prepended to the first user turn).",
+    )
+
+    @field_validator("system_prompt_mode")
+    @classmethod
+    def _check_mode(cls, value: str) -> str:
+        if value not in {"system", "append", "user"}:
+            raise ValueError("SYSTEM_PROMPT_MODE must be one of: system, append, user")
+        return value
+
+    @property
+    def api_key_set(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    def cli_env(self) -> dict[str, str]:
+        """Environment handed to each CLI process (merged over the inherited one by the SDK)."""
+        env = {
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "CLAUDE_CODE_MAX_RETRIES": str(self.claude_code_max_retries),
+            "DISABLE_AUTOUPDATER": "1",
+        }
+        if self.anthropic_base_url:
+            env["ANTHROPIC_BASE_URL"] = self.anthropic_base_url
+        if self.anthropic_api_key:
+            env["ANTHROPIC_API_KEY"] = self.anthropic_api_key.get_secret_value()
+        if self.claude_code_oauth_token:
+            env["CLAUDE_CODE_OAUTH_TOKEN"] = self.claude_code_oauth_token.get_secret_value()
+        if self.claude_config_dir:
+            env["CLAUDE_CONFIG_DIR"] = self.claude_config_dir
+        if self.claude_home:
+            env["HOME"] = self.claude_home
+        return env
+
+    def secrets(self) -> list[str]:
+        """Every secret value this process knows, for redaction."""
+        values = [k for k in self.api_key_set]
+        for secret in (self.anthropic_api_key, self.claude_code_oauth_token):
+            if secret:
+                values.append(secret.get_secret_value())
+        return [v for v in values if len(v) >= 6]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,5 @@
+"""`python -m fake_anthropic --port 8900`: serve the fake upstream in the foreground."""
+
+from .runner import main
+
+main()

@@ -1,0 +1,47 @@
+"""A job's events on a Redis Stream: appended by the worker, read in order by any number of callers.
+
+XADD keeps the stream capped and expiring; readers use blocking XREAD from an id,
+so a caller that arrives late (or reconnects) still sees every event in order.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+from jobs import keys
+from jobs.contract import (
+    DeltaEvent,
+    ErrorEvent,
+    ResultEvent,
+    StartedEvent,
+    decode_event,
+    encode_event,
+)
+
+AnyEvent = StartedEvent | DeltaEvent | ResultEvent | ErrorEvent
+FIELD = b"e"
+
+
+async def publish(redis: Redis, job_id: str, event: AnyEvent, *, maxlen: int, ttl_s: int) -> str:
+    key = keys.events(job_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.xadd(key, {FIELD: encode_event(event)}, maxlen=maxlen, approximate=True)
+        pipe.expire(key, ttl_s)
+        entry_id, _ = await pipe.execute()
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
+async def read(
+    redis: Redis, job_id: str, after: str, *, block_ms: int, count: int = 500
+) -> list[tuple[str, AnyEvent]]:
+    """Events after stream id `after`, waiting up to `block_ms` for the first one."""
+    reply = await redis.xread({keys.events(job_id): after}, count=count, block=max(block_ms, 1))
+    out: list[tuple[str, AnyEvent]] = []
+    for _stream, entries in reply or []:
+        for entry_id, fields in entries:
+            raw = fields.get(FIELD) or fields.get(FIELD.decode())
+            if raw is None:
+                continue
+            eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+            out.append((eid, decode_event(raw)))
+    return out

@@ -1,0 +1,164 @@
+"""An OpenAI chat completion request body, validated, and its translation into a job."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from config.models import UnknownModel, resolve_model
+from config.settings import Settings
+from jobs.contract import CompletionJob, JobMessage, JobParams
+from openai_compat.errors import ApiError, invalid_request
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+
+class ChatCompletionBody(BaseModel):
+    """The request body of `POST /v1/chat/completions`. Unknown OpenAI parameters are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: int | None = Field(default=None, ge=1)
+    stop: str | list[str] | None = None
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    user: str | None = None
+
+
+def owner_of(api_key: str | None) -> str | None:
+    """A stable, non-reversible owner tag for a caller's key (the key itself is never stored)."""
+    if not api_key:
+        return None
+    return hashlib.sha256(api_key.encode()).hexdigest()[:32]
+
+
+def build_job(
+    body: ChatCompletionBody, *, settings: Settings, api_key: str | None = None, bulk: bool = False
+) -> CompletionJob:
+    """Validate what the model can be given and build the job; raise ApiError on bad input."""
+    try:
+        route = resolve_model(body.model)
+    except UnknownModel:
+        raise ApiError(
+            404,
+            f"The model `{body.model}` does not exist. GET /v1/models lists the available models.",
+            param="model",
+            code="model_not_found",
+        ) from None
+    if body.n not in (None, 1):
+        raise invalid_request("Only n=1 is supported.", param="n", code="unsupported_parameter")
+    if len(body.messages) > settings.max_messages:
+        raise invalid_request(f"At most {settings.max_messages} messages are accepted.", param="messages")
+    messages = [_normalize(i, m) for i, m in enumerate(body.messages)]
+    if not any(m.role == "user" for m in messages):
+        raise invalid_request("messages must contain at least one user message.", param="messages")
+    if sum(len(m.content) for m in messages) > settings.max_request_chars:
+        raise ApiError(
+            413,
+            "The conversation is too long for this service.",
+            param="messages",
+            code="request_too_large",
+        )
+    _check_response_format(body.response_format)
+    if body.tools:
+        raise invalid_request(
+            "Function calling (`tools`) is not supported yet.",
+            param="tools",
+            code="unsupported_parameter",
+        )
+    stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+    params = JobParams(
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        stop=stop,
+        response_format=body.response_format,
+        tool_choice=body.tool_choice,
+        user=body.user,
+    )
+    return CompletionJob(
+        model=body.model,
+        alias=route.alias,
+        cli_model=route.cli_model,
+        fallback_models=list(route.fallbacks),
+        messages=messages,
+        params=params,
+        stream=body.stream,
+        owner=owner_of(api_key),
+        queue=settings.bulk_queue_name if bulk else settings.queue_name,
+        timeout_s=settings.job_timeout_s,
+    )
+
+
+def _normalize(index: int, message: ChatMessage) -> JobMessage:
+    param = f"messages[{index}].content"
+    role = "system" if message.role == "developer" else message.role
+    if role == "function":
+        role = "tool"
+    content = message.content
+    if content is None:
+        text = ""
+    elif isinstance(content, str):
+        text = content
+    else:
+        text = "\n".join(_part_text(part, param) for part in content)
+    if role in ("system", "user") and not text.strip():
+        raise invalid_request(f"messages[{index}] has no text content.", param=param)
+    return JobMessage(
+        role=role,
+        content=text,
+        name=message.name,
+        tool_calls=message.tool_calls,
+        tool_call_id=message.tool_call_id,
+    )
+
+
+def _part_text(part: dict[str, Any], param: str) -> str:
+    kind = part.get("type")
+    if kind == "text" and isinstance(part.get("text"), str):
+        return str(part["text"])
+    if kind == "image_url":
+        raise invalid_request(
+            "Image input is not supported by this service.", param=param, code="unsupported_content"
+        )
+    raise invalid_request(
+        f"Unsupported content part type {kind!r}; only text parts are accepted.",
+        param=param,
+        code="unsupported_content",
+    )
+
+
+def _check_response_format(fmt: dict[str, Any] | None) -> None:
+    if fmt is None:
+        return
+    kind = fmt.get("type")
+    if kind in ("text", "json_object"):
+        return
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+            raise invalid_request(
+                "response_format.json_schema.schema must be a JSON Schema object.",
+                param="response_format",
+            )
+        return
+    raise invalid_request(f"Unsupported response_format type {kind!r}.", param="response_format.type")

@@ -1,0 +1,169 @@
+"""Test fixtures: a real Redis, the fake Anthropic upstream, and the service as real processes.
+
+Only the model is fake. The worker runs the real Claude Code CLI (bundled in
+claude-agent-sdk) against `fake_anthropic`; API and worker are separate
+processes talking through a real Redis server.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from fake_anthropic import FakeUpstream
+
+API_KEY = "sk-test-caller-0123456789abcdef"
+UPSTREAM_SECRET = "sk-ant-test-upstream-fedcba9876543210"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError as exc:  # pragma: no cover - .ci/run starts one
+        pytest.exit(f"no Redis at {url} ({exc}); start redis-server or set TEST_REDIS_URL", 2)
+    client.flushdb()
+    client.close()
+    return url
+
+
+@pytest.fixture(scope="session")
+def fake_upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture(autouse=True)
+def _reset_upstream(fake_upstream: FakeUpstream) -> None:
+    fake_upstream.state.clear_requests()
+    fake_upstream.state.clear_script()
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
+
+
+@dataclass
+class Service:
+    """The service as separate OS processes: one API, N workers."""
+
+    url: str
+    env: dict[str, str]
+    log_dir: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        env = {**self.env, **(extra_env or {})}
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", *args],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, name: str) -> None:
+        proc = self.processes.pop(name, None)
+        if proc and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, proc in self.processes.items():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited early:\n{self.logs()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"service not ready:\n{self.logs()[-3000:]}")
+
+
+def service_env(
+    *, redis_url: str | None, upstream: FakeUpstream, home: Path, port: int, queue: str
+) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ANTHROPIC_", "CLAUDE_", "REDIS_URL", "API_KEYS"))
+    }
+    env.update(
+        {
+            "API_KEYS": API_KEY,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "ANTHROPIC_BASE_URL": upstream.url,
+            "ANTHROPIC_API_KEY": UPSTREAM_SECRET,
+            "CLAUDE_HOME": str(home),
+            "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+            "QUEUE_NAME": f"{queue}:interactive",
+            "BULK_QUEUE_NAME": f"{queue}:bulk",
+            "WORKER_MAX_JOBS": "4",
+            "JOB_TIMEOUT_S": "60",
+            "REQUEST_TIMEOUT_S": "60",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    return env
+
+
+@pytest.fixture(scope="session")
+def service(
+    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """API and one worker as separate processes on the real Redis."""
+    home = tmp_path_factory.mktemp("claude-home")
+    port = free_port()
+    env = service_env(
+        redis_url=redis_url,
+        upstream=fake_upstream,
+        home=home,
+        port=port,
+        queue=f"lc:test:{uuid.uuid4().hex[:8]}",
+    )
+    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("logs"))
+    svc.start("api", "api")
+    svc.start("worker-1", "worker")
+    try:
+        svc.wait_ready()
+        yield svc
+    finally:
+        for name in list(svc.processes):
+            svc.stop(name)
+
+
+@pytest.fixture
+def auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {API_KEY}"}

@@ -1,0 +1,243 @@
+"""One Claude Code CLI run through the Claude Agent SDK, its messages turned into job events.
+
+The CLI never runs a tool for a caller: built-in tools off, no settings files,
+no MCP servers, an empty scratch directory that is removed afterwards. It is
+configured only through the environment given to its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+from claude_agent_sdk import (
+    AssistantMessage,
+    ClaudeAgentOptions,
+    ClaudeSDKError,
+    RateLimitEvent,
+    ResultMessage,
+    StreamEvent,
+    SystemMessage,
+    TextBlock,
+    query,
+)
+
+from config.settings import Settings
+from jobs.contract import CompletionJob, ResultEvent, Usage
+from worker import failures
+from worker.failures import Failure
+from worker.prompt import plan_prompt
+from worker.stop_sequences import StopScanner
+
+log = logging.getLogger(__name__)
+
+EmitText = Callable[[str], Awaitable[None]]
+SYNTHETIC_MODEL = "<synthetic>"
+FALLBACK_STATUSES = (429, 529)
+
+
+@dataclass(slots=True)
+class RunOutcome:
+    result: ResultEvent | None = None
+    failure: Failure | None = None
+    emitted_text: bool = False
+
+
+@dataclass(slots=True)
+class _RunState:
+    model: str
+    text_parts: list[str] = field(default_factory=list)
+    answered_model: str | None = None
+    assistant_failure: Failure | None = None
+    result: ResultMessage | None = None
+    emitted: bool = False
+
+
+def output_format(job: CompletionJob) -> dict[str, Any] | None:
+    fmt = job.params.response_format or {}
+    if fmt.get("type") == "json_schema":
+        return {"type": "json_schema", "schema": fmt["json_schema"]["schema"]}
+    if fmt.get("type") == "json_object":
+        return {"type": "json_schema", "schema": {"type": "object"}}
+    return None
+
+
+def build_options(
+    job: CompletionJob, model: str, scratch_dir: str, settings: Settings
+) -> tuple[ClaudeAgentOptions, str]:
+    plan = plan_prompt(job.messages, system_mode=settings.system_prompt_mode)
+    env = settings.cli_env()
+    if job.params.max_tokens:
+        env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(job.params.max_tokens)
+    structured = output_format(job)
+    options = ClaudeAgentOptions(
+        tools=[],
+        allowed_tools=[],
+        setting_sources=[],
+        mcp_servers={},
+        strict_mcp_config=True,
+        cwd=scratch_dir,
+        system_prompt=plan.system_prompt,  # type: ignore[arg-type]
+        include_partial_messages=True,
+        model=model,
+        max_turns=3 if structured else 1,
+        output_format=structured,
+        env=env,
+        cli_path=settings.claude_cli_path,
+        extra_args={"no-session-persistence": None},
+        stderr=_log_stderr,
+    )
+    return options, plan.prompt
+
+
+async def run_cli(
+    job: CompletionJob,
+    model: str,
+    settings: Settings,
+    emit_text: EmitText,
+    *,
+    may_fall_back: bool,
+) -> RunOutcome:
+    """Run the CLI once for `job` on `model`; stream text through `emit_text` as it arrives."""
+    state = _RunState(model=model)
+    stops = StopScanner(job.params.stop)
+    structured = output_format(job) is not None
+    with tempfile.TemporaryDirectory(prefix="lc-job-") as scratch:
+        options, prompt = build_options(job, model, scratch, settings)
+        try:
+            async with aclosing(query(prompt=prompt, options=options)) as messages:
+                async for message in messages:
+                    early = _early_failure(message, may_fall_back)
+                    if early is not None:
+                        return RunOutcome(failure=early, emitted_text=state.emitted)
+                    text = _observe(message, state)
+                    if text and not structured:
+                        safe = stops.feed(text)
+                        if safe:
+                            state.emitted = True
+                            await emit_text(safe)
+        except ClaudeSDKError as exc:
+            if state.result is None:
+                failure = state.assistant_failure or failures.internal(
+                    f"The Claude Code CLI failed: {type(exc).__name__}."
+                )
+                log.warning("cli run failed: %s", exc)
+                return RunOutcome(failure=failure, emitted_text=state.emitted)
+    tail = "" if structured else stops.flush()
+    if tail:
+        state.emitted = True
+        await emit_text(tail)
+    return _finish(job, state, stops.stopped)
+
+
+def _early_failure(message: object, may_fall_back: bool) -> Failure | None:
+    """Trouble worth abandoning this model for at once, before the CLI's own retries."""
+    if not may_fall_back:
+        return None
+    if isinstance(message, SystemMessage) and message.subtype == "api_retry":
+        status = message.data.get("error_status")
+        if status in FALLBACK_STATUSES:
+            return failures.from_status(int(status))
+    if isinstance(message, RateLimitEvent) and message.rate_limit_info.status == "rejected":
+        failure = failures.from_status(429, "rate limit rejected")
+        reset = message.rate_limit_info.resets_at
+        return Failure(failure.kind, failure.error, True, float(reset) if reset else None)
+    return None
+
+
+def _observe(message: object, state: _RunState) -> str | None:
+    """Update the run state from one SDK message; return new answer text, if any."""
+    if isinstance(message, StreamEvent) and message.parent_tool_use_id is None:
+        event = message.event
+        if event.get("type") == "message_start":
+            state.answered_model = event.get("message", {}).get("model") or state.answered_model
+        if event.get("type") == "content_block_delta":
+            delta = event.get("delta", {})
+            if delta.get("type") == "text_delta":
+                state.text_parts.append(delta.get("text", ""))
+                return str(delta.get("text", ""))
+    elif isinstance(message, AssistantMessage):
+        if message.model and message.model != SYNTHETIC_MODEL:
+            state.answered_model = message.model
+        if message.error:
+            text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
+            state.assistant_failure = failures.from_assistant_error(message.error, text)
+    elif isinstance(message, ResultMessage):
+        state.result = message
+    return None
+
+
+def _finish(job: CompletionJob, state: _RunState, stopped: bool) -> RunOutcome:
+    result = state.result
+    if result is None:
+        failure = state.assistant_failure or failures.internal("The CLI ended without a result.")
+        return RunOutcome(failure=failure, emitted_text=state.emitted)
+    text = result.result or "".join(state.text_parts)
+    limited = failures.usage_limit(text) if not state.emitted or result.is_error else None
+    if limited:
+        return RunOutcome(failure=limited, emitted_text=state.emitted)
+    if result.is_error and result.subtype != "error_max_turns":
+        failure = state.assistant_failure or _result_failure(result)
+        return RunOutcome(failure=failure, emitted_text=state.emitted)
+    structured = output_format(job) is not None
+    if structured:
+        if result.structured_output is None:
+            return RunOutcome(
+                failure=Failure(
+                    "invalid_output",
+                    failures.JobError(
+                        type="api_error",
+                        code="invalid_structured_output",
+                        message="The model did not produce output matching response_format.",
+                        status=502,
+                    ),
+                    fallback_ok=False,
+                )
+            )
+        text = json.dumps(result.structured_output, ensure_ascii=False)
+    else:
+        text = "".join(state.text_parts) or text
+        if job.params.stop:
+            text = _cut(text, job.params.stop)
+    finish = "length" if result.stop_reason == "max_tokens" and not stopped else "stop"
+    return RunOutcome(
+        result=ResultEvent(
+            text=text,
+            finish_reason=finish,
+            model=state.answered_model or state.model,
+            usage=_usage(result),
+            duration_ms=result.duration_ms,
+        ),
+        emitted_text=state.emitted,
+    )
+
+
+def _cut(text: str, stops: list[str]) -> str:
+    positions = [i for s in stops if s and (i := text.find(s)) >= 0]
+    return text[: min(positions)] if positions else text
+
+
+def _result_failure(result: ResultMessage) -> Failure:
+    if result.api_error_status:
+        return failures.from_status(result.api_error_status)
+    return failures.internal(f"The CLI run ended with {result.subtype}.")
+
+
+def _usage(result: ResultMessage) -> Usage:
+    raw = result.usage or {}
+    return Usage(
+        input_tokens=int(raw.get("input_tokens") or 0),
+        output_tokens=int(raw.get("output_tokens") or 0),
+        cache_read_input_tokens=int(raw.get("cache_read_input_tokens") or 0),
+        cache_creation_input_tokens=int(raw.get("cache_creation_input_tokens") or 0),
+        total_cost_usd=result.total_cost_usd,
+    )
+
+
+def _log_stderr(line: str) -> None:
+    log.debug("cli stderr: %s", line.rstrip())
