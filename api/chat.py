@@ -13,7 +13,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.auth import require_api_key
 from api.body import parse_body
 from api.sse import DONE, sse_data
-from jobs.client import JobClient
+from config.settings import Settings
+from jobs.client import JobClient, JobRefused
 from jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
 from openai_compat.errors import ApiError
 from openai_compat.request import ChatCompletionBody, build_job
@@ -31,34 +32,43 @@ async def chat_completions(
     settings = request.app.state.settings
     body = await parse_body(request, ChatCompletionBody, max_bytes=settings.max_body_bytes)
     client: JobClient = request.app.state.jobs
-    job = await client.submit(build_job(body, settings=settings, api_key=api_key))
+    job = build_job(body, settings=settings, api_key=api_key)
+    try:
+        await client.submit(job, max_depth=settings.max_queue_depth)
+    except JobRefused as refused:
+        raise ApiError.from_job_error(refused.error) from None
     if job.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
         return StreamingResponse(
-            _stream(client, job, settings.request_timeout_s, include_usage),
+            _stream(client, job, settings, include_usage),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Job-Id": job.id},
         )
     try:
-        final = await client.wait(job.id, timeout_s=settings.request_timeout_s)
+        final = await client.wait(
+            job.id, timeout_s=settings.request_timeout_s, start_timeout_s=settings.queue_wait_timeout_s
+        )
     except asyncio.CancelledError:
         _cancel_later(client, job)
         raise
     if isinstance(final, ErrorEvent):
-        if final.error.code == "timeout":
+        if final.error.code in ("timeout", "queue_timeout"):
             _cancel_later(client, job)
         raise ApiError.from_job_error(final.error)
     return JSONResponse(completion_object(job, final), headers={"X-Job-Id": job.id})
 
 
 async def _stream(
-    client: JobClient, job: CompletionJob, timeout_s: float, include_usage: bool
+    client: JobClient, job: CompletionJob, settings: Settings, include_usage: bool
 ) -> AsyncIterator[bytes]:
     model = job.cli_model
     finished = False
     try:
         yield sse_data(chunk_object(job, model, {"role": "assistant", "content": ""}))
-        async for event in client.events(job.id, timeout_s=timeout_s):
+        events = client.events(
+            job.id, timeout_s=settings.request_timeout_s, start_timeout_s=settings.queue_wait_timeout_s
+        )
+        async for event in events:
             if isinstance(event, StartedEvent):
                 model = event.model
             elif isinstance(event, DeltaEvent):
@@ -69,7 +79,7 @@ async def _stream(
                 if include_usage:
                     yield sse_data(chunk_object(job, event.model, {}, usage=event.usage, with_choice=False))
             else:
-                finished = True
+                finished = event.error.code not in ("timeout", "queue_timeout")
                 yield sse_data(ApiError.from_job_error(event.error).body())
         yield DONE
     finally:

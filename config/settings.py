@@ -23,7 +23,6 @@ class Settings(BaseSettings):
         description="Database file for the embedded Redis. Unset: a temporary file, lost at exit.",
     )
     queue_name: str = "lc:queue:interactive"
-    bulk_queue_name: str = "lc:queue:bulk"
     redis_max_connections: int = 2000
 
     # --- API -----------------------------------------------------------------
@@ -46,6 +45,21 @@ class Settings(BaseSettings):
     # --- Worker ---------------------------------------------------------------
     worker_max_jobs: int = 4
     worker_max_tries: int = 3
+    global_max_cli: int = Field(default=8, description="CLI processes at once across all workers.")
+    cli_slot_lease_s: float = 30.0
+    in_progress_lease_s: float = Field(
+        default=15.0, description="A dead worker's job is picked up again after at most this long."
+    )
+    inactivity_timeout_s: float = Field(default=120.0, description="Kill a CLI silent this long.")
+    max_queue_depth: int = Field(default=10_000, description="Past this backlog, 503 at once.")
+    queue_wait_timeout_s: float = Field(
+        default=300.0, description="A synchronous request not started by then gets 503 + Retry-After."
+    )
+    model_chains: str = Field(
+        default="",
+        description="Fallback chains per alias, e.g. 'default=opus>sonnet;opus=opus>sonnet'. "
+        "Unset aliases keep the built-in table (default = opus then sonnet).",
+    )
 
     # --- The Claude Code CLI ------------------------------------------------------
     claude_cli_path: str | None = Field(
@@ -73,6 +87,16 @@ class Settings(BaseSettings):
         if value not in {"system", "append", "user"}:
             raise ValueError("SYSTEM_PROMPT_MODE must be one of: system, append, user")
         return value
+
+    def chain_overrides(self) -> dict[str, list[str]]:
+        """MODEL_CHAINS parsed: alias -> [model, fallback, ...]."""
+        chains: dict[str, list[str]] = {}
+        for item in self.model_chains.split(";"):
+            alias, _, chain = item.partition("=")
+            models = [m.strip() for m in chain.split(">") if m.strip()]
+            if alias.strip() and models:
+                chains[alias.strip()] = models
+        return chains
 
     @property
     def api_key_set(self) -> frozenset[str]:

@@ -73,25 +73,29 @@ def split_tokens(text: str) -> list[str]:
     return tokens
 
 
-def _all_text(value: Any) -> Iterator[str]:
-    """Every string in a JSON value, depth first (dict keys excluded)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _all_text(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _all_text(item)
+def _content_texts(content: Any) -> Iterator[str]:
+    """The text carried by a system or message content: text, tool inputs and results."""
+    if isinstance(content, str):
+        yield content
+        return
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text":
+            yield str(block.get("text", ""))
+        elif block.get("type") == "tool_use":
+            yield json.dumps(block.get("input", {}))
+        elif block.get("type") == "tool_result":
+            yield from _content_texts(block.get("content"))
 
 
 def count_input_tokens(body: dict[str, Any]) -> int:
-    """Deterministic input token count: whitespace-separated words in system and messages."""
-    words = 0
-    for part in (body.get("system"), body.get("messages")):
-        for text in _all_text(part):
-            words += len(text.split())
-    return words
+    """Deterministic input token count: whitespace-separated words of system and messages."""
+    texts = list(_content_texts(body.get("system")))
+    for message in body.get("messages") or []:
+        if isinstance(message, dict):
+            texts.extend(_content_texts(message.get("content")))
+    return sum(len(text.split()) for text in texts)
 
 
 def offered_tool(body: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from arq import ArqRedis
 from arq.constants import abort_jobs_ss
@@ -21,21 +22,36 @@ from jobs.contract import (
 
 AnyEvent = StartedEvent | DeltaEvent | ResultEvent | ErrorEvent
 MAX_BLOCK_MS = 15_000
+INTERACTIVE_LEAD_S = 86_400.0
 
 
-class JobRejected(Exception):
-    """The queue refused the job (for example a duplicate id)."""
+class JobRefused(Exception):
+    """The queue did not take the job; `error` says why and with which status."""
+
+    def __init__(self, error: JobError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass(slots=True)
 class JobEvents:
-    """Events of one job as they arrive, current attempt only; ends after the terminal event."""
+    """A job's events as they arrive; ends after the terminal event.
+
+    Only the latest attempt counts. If a worker died mid-answer and the job was
+    run again, the text already delivered is not delivered twice: the new
+    attempt's deltas are matched against it and only what is new is yielded
+    (or an error, if the new answer differs from what was already sent).
+    """
 
     client: JobClient
     job_id: str
     deadline: float
+    start_deadline: float | None = None
     after: str = "0-0"
     attempt: int = 0
+    started: bool = False
+    _sent: str = ""
+    _replay: str = ""
 
     def __aiter__(self) -> AsyncIterator[AnyEvent]:
         return self._iterate()
@@ -43,45 +59,104 @@ class JobEvents:
     async def _iterate(self) -> AsyncIterator[AnyEvent]:
         redis = self.client.redis
         while True:
-            remaining_ms = int((self.deadline - time.monotonic()) * 1000)
+            now = time.monotonic()
+            limit = self.deadline if self.started or self.start_deadline is None else self.start_deadline
+            remaining_ms = int((min(limit, self.deadline) - now) * 1000)
             if remaining_ms <= 0:
-                yield ErrorEvent(attempt=self.attempt, error=timeout_error())
+                error = timeout_error() if self.started or limit == self.deadline else queue_timeout_error()
+                yield ErrorEvent(attempt=self.attempt, error=error)
                 return
             batch = await event_stream.read(
                 redis, self.job_id, self.after, block_ms=min(remaining_ms, MAX_BLOCK_MS)
             )
             for entry_id, event in batch:
                 self.after = entry_id
-                if event.attempt < self.attempt:
-                    continue  # a crashed earlier attempt: never mix its events into this one
-                self.attempt = event.attempt
-                yield event
-                if isinstance(event, ResultEvent | ErrorEvent):
+                out = self._admit(event)
+                if out is None:
+                    continue
+                yield out
+                if isinstance(out, ResultEvent | ErrorEvent):
                     return
+
+    def _admit(self, event: AnyEvent) -> AnyEvent | None:
+        if event.attempt < self.attempt:
+            return None  # a crashed earlier attempt: never mix its events into this one
+        if event.attempt > self.attempt:
+            self.attempt = event.attempt
+            self._replay = self._sent  # text the caller already has
+        if isinstance(event, StartedEvent):
+            self.started = True
+        if not isinstance(event, DeltaEvent) or not self._replay:
+            if isinstance(event, DeltaEvent):
+                self._sent += event.text
+            return event
+        # Re-run after a crash: skip the part of the answer already delivered.
+        overlap = min(len(self._replay), len(event.text))
+        if event.text[:overlap] != self._replay[:overlap]:
+            return ErrorEvent(attempt=event.attempt, error=interrupted_error())
+        self._replay = self._replay[overlap:]
+        rest = event.text[overlap:]
+        if not rest:
+            return None
+        self._sent += rest
+        return DeltaEvent(attempt=event.attempt, text=rest)
 
 
 class JobClient:
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
 
-    async def submit(self, job: CompletionJob) -> CompletionJob:
+    async def submit(self, job: CompletionJob, *, max_depth: int | None = None) -> CompletionJob:
+        """Enqueue `job`; refuse it (503 + Retry-After) when the backlog is past `max_depth`."""
+        if max_depth is not None and await self.queue_depth(job.queue) >= max_depth:
+            raise JobRefused(
+                JobError(
+                    type="service_unavailable_error",
+                    code="queue_full",
+                    message="The service is at capacity; retry later.",
+                    status=503,
+                    retry_after=30.0,
+                )
+            )
         enqueued = await self.redis.enqueue_job(
             keys.WORKER_FUNCTION,
             job.model_dump(mode="json"),
             _job_id=job.id,
             _queue_name=job.queue,
+            _defer_until=queue_position(job),
             _expires=job.timeout_s,
         )
         if enqueued is None:
-            raise JobRejected(f"job {job.id} already exists")
+            raise JobRefused(
+                JobError(
+                    type="invalid_request_error",
+                    code="duplicate_job",
+                    message=f"Job {job.id} already exists.",
+                    status=409,
+                )
+            )
         return job
 
-    def events(self, job_id: str, *, timeout_s: float, after: str = "0-0") -> JobEvents:
-        return JobEvents(self, job_id, deadline=time.monotonic() + timeout_s, after=after)
+    def events(
+        self,
+        job_id: str,
+        *,
+        timeout_s: float,
+        start_timeout_s: float | None = None,
+        after: str = "0-0",
+    ) -> JobEvents:
+        now = time.monotonic()
+        start_deadline = now + start_timeout_s if start_timeout_s is not None else None
+        return JobEvents(self, job_id, deadline=now + timeout_s, start_deadline=start_deadline, after=after)
 
-    async def wait(self, job_id: str, *, timeout_s: float) -> ResultEvent | ErrorEvent:
+    async def queue_depth(self, queue: str) -> int:
+        return int(await self.redis.zcard(queue))
+
+    async def wait(
+        self, job_id: str, *, timeout_s: float, start_timeout_s: float | None = None
+    ) -> ResultEvent | ErrorEvent:
         """The job's final event; a timeout yields an ErrorEvent (and the caller should cancel)."""
-        async for event in self.events(job_id, timeout_s=timeout_s):
+        async for event in self.events(job_id, timeout_s=timeout_s, start_timeout_s=start_timeout_s):
             if isinstance(event, ResultEvent | ErrorEvent):
                 return event
         return ErrorEvent(error=timeout_error())  # pragma: no cover - events() always ends terminal
@@ -95,10 +170,40 @@ class JobClient:
             await pipe.execute()
 
 
+def queue_position(job: CompletionJob) -> datetime:
+    """The job's score in arq's queue (a sorted set read oldest first).
+
+    Interactive jobs are scored a day earlier than their arrival, so any waiting
+    interactive request runs before all queued bulk work, in arrival order among
+    its own kind.
+    """
+    lead = INTERACTIVE_LEAD_S if job.priority == "interactive" else 0.0
+    return datetime.fromtimestamp(job.created - lead, tz=UTC)
+
+
 def timeout_error() -> JobError:
     return JobError(
         type="timeout_error",
         code="timeout",
         message="The completion did not finish within the request timeout.",
         status=504,
+    )
+
+
+def queue_timeout_error() -> JobError:
+    return JobError(
+        type="service_unavailable_error",
+        code="queue_timeout",
+        message="All workers are busy and the request waited too long to start; retry later.",
+        status=503,
+        retry_after=10.0,
+    )
+
+
+def interrupted_error() -> JobError:
+    return JobError(
+        type="api_error",
+        code="stream_interrupted",
+        message="A worker failed mid-answer and the retried answer differs from what was streamed.",
+        status=502,
     )

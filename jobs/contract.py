@@ -50,6 +50,7 @@ class CompletionJob(BaseModel):
     created: float = Field(default_factory=time.time)
     owner: str | None = Field(default=None, description="Hash of the caller's API key, never the key.")
     queue: str = ""
+    priority: Literal["interactive", "bulk"] = "interactive"
     timeout_s: float = 600.0
 
 

@@ -85,6 +85,7 @@ def build_job(
             param="tools",
             code="unsupported_parameter",
         )
+    chain = settings.chain_overrides().get(route.alias) or [route.cli_model, *route.fallbacks]
     stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
     params = JobParams(
         max_tokens=body.max_completion_tokens or body.max_tokens,
@@ -98,13 +99,14 @@ def build_job(
     return CompletionJob(
         model=body.model,
         alias=route.alias,
-        cli_model=route.cli_model,
-        fallback_models=list(route.fallbacks),
+        cli_model=chain[0],
+        fallback_models=chain[1:],
         messages=messages,
         params=params,
         stream=body.stream,
         owner=owner_of(api_key),
-        queue=settings.bulk_queue_name if bulk else settings.queue_name,
+        queue=settings.queue_name,
+        priority="bulk" if bulk else "interactive",
         timeout_s=settings.job_timeout_s,
     )
 

@@ -270,9 +270,9 @@ def test_fifo_and_sticky_scripts_over_http(upstream: FakeUpstream) -> None:
     assert bad.status_code == 400
 
     stats = httpx.get(f"{url}/_fake/stats").json()
-    assert stats["total_requests"] == 9
-    assert stats["per_model"] == {"claude-opus-x": 8, "claude-sonnet-x": 1}
-    assert len(httpx.get(f"{url}/_fake/requests").json()) == 9
+    assert stats["total_requests"] == 8
+    assert stats["per_model"] == {"claude-opus-x": 7, "claude-sonnet-x": 1}
+    assert len(httpx.get(f"{url}/_fake/requests").json()) == 8
     httpx.delete(f"{url}/_fake/requests")
     assert httpx.get(f"{url}/_fake/stats").json()["total_requests"] == 0
 
@@ -324,8 +324,8 @@ def test_stream_events_and_hang_in_flight(upstream: FakeUpstream) -> None:
     assert kinds.count("content_block_delta") == 4  # "You ", "said: ", "a ", "b"
     upstream.state.script("opus", ["hang"])
     with httpx.stream("POST", f"{upstream.url}/v1/messages", json=body, timeout=10) as reply:
-        first = next(sse_events(reply.iter_lines()))
-        assert first["type"] == "message_start"
+        events = sse_events(reply.iter_lines())  # keep a reference: dropping it closes the stream
+        assert next(events)["type"] == "message_start"
         assert upstream.state.stats()["in_flight"] == 1
     # The client hung up: the server notices and lowers in-flight (bounded wait, not a timing test).
     for _ in range(500):
@@ -346,7 +346,26 @@ def test_stop_does_not_wait_for_hanging_stream() -> None:
         body = {"model": "opus", "stream": True, "messages": [{"role": "user", "content": "x"}]}
         client = httpx.Client(timeout=10)
         reply = client.send(client.build_request("POST", f"{fake.url}/v1/messages", json=body), stream=True)
-        assert next(sse_events(reply.iter_lines()))["type"] == "message_start"
-    # Leaving the block stopped the server although the stream was still open.
+        events = sse_events(reply.iter_lines())
+        assert next(events)["type"] == "message_start"
+        assert fake.state.stats()["in_flight"] == 1
+    # Leaving the block stopped the server although the stream was still open: it ends the stream.
+    assert list(events) == []
     reply.close()
     client.close()
+
+
+async def test_peak_in_flight_counts_concurrent_streams(upstream: FakeUpstream) -> None:
+    upstream.state.script("opus", ["hang"], sticky=True)
+    body = {"model": "opus", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    async with httpx.AsyncClient(timeout=10) as client:
+        url = f"{upstream.url}/v1/messages"
+        replies = [
+            await client.send(client.build_request("POST", url, json=body), stream=True) for _ in range(3)
+        ]
+        lines = [reply.aiter_lines() for reply in replies]  # keep references: see above
+        assert [await anext(it) for it in lines] == ["event: message_start"] * 3
+        stats = upstream.state.stats()
+        assert stats["in_flight"] == 3 and stats["peak_in_flight"] == 3
+        for reply in replies:
+            await reply.aclose()

@@ -7,10 +7,11 @@ configured only through the environment given to its own process.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from config.settings import Settings
 from jobs.contract import CompletionJob, ResultEvent, Usage
 from worker import failures
 from worker.failures import Failure
+from worker.process_tree import kill_tree_in
 from worker.prompt import plan_prompt
 from worker.stop_sequences import StopScanner
 
@@ -111,21 +113,28 @@ async def run_cli(
         options, prompt = build_options(job, model, scratch, settings)
         try:
             async with aclosing(query(prompt=prompt, options=options)) as messages:
-                async for message in messages:
-                    early = _early_failure(message, may_fall_back)
-                    if early is not None:
-                        return RunOutcome(failure=early, emitted_text=state.emitted)
-                    text = _observe(message, state)
-                    if text and not structured:
-                        safe = stops.feed(text)
-                        if safe:
-                            state.emitted = True
-                            await emit_text(safe)
+                clean = False
+                try:
+                    async for message in _with_inactivity_limit(messages, settings.inactivity_timeout_s):
+                        early = _early_failure(message, may_fall_back)
+                        if early is not None:
+                            return RunOutcome(failure=early, emitted_text=state.emitted)
+                        text = _observe(message, state)
+                        if text and not structured:
+                            safe = stops.feed(text)
+                            if safe:
+                                state.emitted = True
+                                await emit_text(safe)
+                    clean = True
+                except TimeoutError:
+                    return RunOutcome(failure=failures.failure("inactivity"), emitted_text=state.emitted)
+                finally:
+                    if not clean:
+                        # cancelled, timed out or abandoned: the CLI must not outlive the job
+                        kill_tree_in(scratch)
         except ClaudeSDKError as exc:
             if state.result is None:
-                failure = state.assistant_failure or failures.internal(
-                    f"The Claude Code CLI failed: {type(exc).__name__}."
-                )
+                failure = state.assistant_failure or failures.failure("cli_crash", type(exc).__name__)
                 log.warning("cli run failed: %s", exc)
                 return RunOutcome(failure=failure, emitted_text=state.emitted)
     tail = "" if structured else stops.flush()
@@ -133,6 +142,18 @@ async def run_cli(
         state.emitted = True
         await emit_text(tail)
     return _finish(job, state, stops.stopped)
+
+
+async def _with_inactivity_limit(messages: AsyncIterator[object], limit_s: float) -> AsyncIterator[object]:
+    """Yield messages; raise TimeoutError when the CLI is silent for `limit_s`."""
+    iterator = aiter(messages)
+    while True:
+        try:
+            async with asyncio.timeout(limit_s):
+                message = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        yield message
 
 
 def _early_failure(message: object, may_fall_back: bool) -> Failure | None:
@@ -175,7 +196,7 @@ def _observe(message: object, state: _RunState) -> str | None:
 def _finish(job: CompletionJob, state: _RunState, stopped: bool) -> RunOutcome:
     result = state.result
     if result is None:
-        failure = state.assistant_failure or failures.internal("The CLI ended without a result.")
+        failure = state.assistant_failure or failures.failure("cli_crash", "no result")
         return RunOutcome(failure=failure, emitted_text=state.emitted)
     text = result.result or "".join(state.text_parts)
     limited = failures.usage_limit(text) if not state.emitted or result.is_error else None
@@ -187,18 +208,7 @@ def _finish(job: CompletionJob, state: _RunState, stopped: bool) -> RunOutcome:
     structured = output_format(job) is not None
     if structured:
         if result.structured_output is None:
-            return RunOutcome(
-                failure=Failure(
-                    "invalid_output",
-                    failures.JobError(
-                        type="api_error",
-                        code="invalid_structured_output",
-                        message="The model did not produce output matching response_format.",
-                        status=502,
-                    ),
-                    fallback_ok=False,
-                )
-            )
+            return RunOutcome(failure=failures.failure("invalid_output"))
         text = json.dumps(result.structured_output, ensure_ascii=False)
     else:
         text = "".join(state.text_parts) or text
@@ -225,7 +235,9 @@ def _cut(text: str, stops: list[str]) -> str:
 def _result_failure(result: ResultMessage) -> Failure:
     if result.api_error_status:
         return failures.from_status(result.api_error_status)
-    return failures.internal(f"The CLI run ended with {result.subtype}.")
+    if result.subtype == "error_max_turns":
+        return failures.failure("max_turns")
+    return failures.from_text(result.result or "") or failures.failure("cli_crash", result.subtype)
 
 
 def _usage(result: ResultMessage) -> Usage:

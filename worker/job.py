@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from typing import Any
 
+from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
 from config.settings import Settings
@@ -21,6 +23,8 @@ from jobs.contract import (
 )
 from worker import failures
 from worker.cli_run import run_cli
+from worker.cli_slots import CliSlots
+from worker.cooldowns import clear_cooldown, cooldown_until, set_cooldown
 
 log = logging.getLogger(__name__)
 WORKER_NAME = socket.gethostname()
@@ -58,8 +62,12 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
     if await redis.exists(keys.cancel(job.id)):
         await publisher.publish(ErrorEvent(error=failures.cancelled()))
         return {"status": "cancelled"}
+    heartbeat = asyncio.create_task(_hold_in_progress(redis, job.id, settings.in_progress_lease_s))
     try:
-        terminal = await _run_chain(job, settings, publisher)
+        async with asyncio.timeout(job.timeout_s):
+            terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"])
+    except TimeoutError:
+        terminal = ErrorEvent(error=failures.failure("timeout").error)
     except asyncio.CancelledError:
         await asyncio.shield(publisher.publish(ErrorEvent(error=failures.cancelled())))
         raise
@@ -73,31 +81,58 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
                 status=500,
             )
         )
+    finally:
+        heartbeat.cancel()
     await publisher.publish(terminal)
     if isinstance(terminal, ResultEvent):
         return {"status": "succeeded", "model": terminal.model}
     return {"status": "failed", "error": terminal.error.model_dump()}
 
 
+async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
+    """Keep arq's in-progress marker short-lived while we run.
+
+    arq keeps it for the whole job timeout; if this worker dies, a short lease
+    lets another worker pick the job up again within `lease_s` instead.
+    """
+    key = in_progress_key_prefix + job_id
+    while True:
+        await redis.pexpire(key, int(lease_s * 1000))
+        await asyncio.sleep(lease_s / 3)
+
+
 async def _run_chain(
-    job: CompletionJob, settings: Settings, publisher: JobPublisher
+    job: CompletionJob, settings: Settings, publisher: JobPublisher, slots: CliSlots
 ) -> ResultEvent | ErrorEvent:
+    redis = publisher.redis
     chain = [job.cli_model, *job.fallback_models]
     last: failures.Failure | None = None
+    limited_until: list[float] = []
     for index, model in enumerate(chain):
         has_next = index + 1 < len(chain)
-        await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
-        try:
-            async with asyncio.timeout(job.timeout_s):
-                outcome = await run_cli(job, model, settings, publisher.text, may_fall_back=has_next)
-        except TimeoutError:
-            return ErrorEvent(error=failures.timeout("The job exceeded its time limit.").error)
+        reset_at = await cooldown_until(redis, model)
+        if reset_at is not None:
+            log.info("job %s: %s is usage-limited until %s, skipping", job.id, model, int(reset_at))
+            limited_until.append(reset_at)
+            continue
+        async with slots.slot():
+            await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
+            outcome = await run_cli(job, model, settings, publisher.text, may_fall_back=has_next)
         if outcome.result is not None:
+            await clear_cooldown(redis, model)
+            if model != job.cli_model:
+                await redis.incr(keys.FALLBACKS)
             return outcome.result
         last = outcome.failure
         assert last is not None
+        if last.reset_at is not None and last.kind in ("usage_limit", "rate_limit"):
+            await set_cooldown(redis, model, last.reset_at)
+            limited_until.append(last.reset_at)
         if not (has_next and last.fallback_ok and not outcome.emitted_text):
             break
-        log.info("job %s: %s on %s, falling back to %s", job.id, last.kind, model, chain[index + 1])
+        log.info("job %s: %s on %s, falling back", job.id, last.kind, model)
+    if limited_until and (last is None or last.kind == "usage_limit"):
+        retry_after = max(1.0, min(limited_until) - time.time())
+        return ErrorEvent(error=failures.failure("usage_limit", retry_after=retry_after).error)
     assert last is not None
     return ErrorEvent(error=last.error)

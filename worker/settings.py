@@ -9,6 +9,7 @@ from arq.connections import RedisSettings
 
 from config.settings import Settings, get_settings
 from jobs import codec, keys
+from worker.cli_slots import CliSlots
 from worker.job import run_completion
 
 
@@ -21,6 +22,9 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
+        ctx["cli_slots"] = CliSlots(
+            ctx["redis"], cap=settings.global_max_cli, lease_s=settings.cli_slot_lease_s
+        )
 
     return {
         "functions": [

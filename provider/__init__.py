@@ -1,0 +1,7 @@
+"""The LiteLLM front door: a `litellm.CustomLLM` (`claude-code/<model>`) that queues jobs.
+
+A LiteLLM proxy (`litellm --config config/litellm_config.yaml`) imports
+`provider.custom_handler.claude_code_provider`. Each request becomes a job on the
+same Redis queue the HTTP API uses (`jobs.client.JobClient`), so the proxy stays
+light and workers scale separately. Needs the `proxy` extra and `REDIS_URL`.
+"""

@@ -1,0 +1,322 @@
+"""`claude-code/<model>` for LiteLLM: each call is a job on the service's queue, like `api/chat.py`.
+
+Submit, wait and stream go through the shared `JobClient`; request validation and
+translation through `openai_compat` (`ChatCompletionBody`, `build_job`), answers
+through `openai_compat.response`. Only the LiteLLM shapes are built here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import httpx
+from litellm import CustomLLM, ModelResponse
+from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, HTTPHandler
+from litellm.types.utils import GenericStreamingChunk
+from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from config.settings import Settings, get_settings
+from jobs.client import JobClient
+from jobs.connection import connect
+from jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
+from openai_compat.errors import ApiError, from_validation_errors
+from openai_compat.request import ChatCompletionBody, build_job
+from openai_compat.response import completion_object, usage_object
+from provider.errors import PROVIDER, queue_unavailable, to_litellm_error
+from provider.sync_loop import SyncLoop
+
+_BODY_FIELDS = frozenset(ChatCompletionBody.model_fields) - {"model", "messages", "stream"}
+_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details")
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What one LiteLLM call asks for, reduced to what the queue understands."""
+
+    model: str
+    messages: list[Any]
+    optional_params: dict[str, Any]
+    litellm_params: dict[str, Any]
+    user: str | None
+    timeout: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    client: JobClient
+    job: CompletionJob
+    wait_s: float
+
+
+class ClaudeCodeProvider(CustomLLM):
+    """LiteLLM custom provider; one Redis connection pool per event loop."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self._settings = settings
+        self._clients: WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[str, JobClient]] = (
+            WeakKeyDictionary()
+        )
+        self._sync = SyncLoop()
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings or get_settings()
+
+    # -- LiteLLM entry points (signatures of litellm 1.106.12 CustomLLM) ---------------------
+    async def acompletion(
+        self,
+        model: str,
+        messages: list[Any],
+        api_base: str | None,
+        custom_prompt_dict: dict[str, Any],
+        model_response: ModelResponse,
+        print_verbose: Callable[..., Any],
+        encoding: Any,
+        api_key: str | None,
+        logging_obj: Any,
+        optional_params: dict[str, Any],
+        acompletion: bool | None = None,
+        litellm_params: dict[str, Any] | None = None,
+        logger_fn: Callable[..., Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,  # noqa: ASYNC109 - LiteLLM's signature
+        client: AsyncHTTPHandler | None = None,
+    ) -> ModelResponse:
+        call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
+        return await self._complete(call)
+
+    async def astreaming(
+        self,
+        model: str,
+        messages: list[Any],
+        api_base: str | None,
+        custom_prompt_dict: dict[str, Any],
+        model_response: ModelResponse,
+        print_verbose: Callable[..., Any],
+        encoding: Any,
+        api_key: str | None,
+        logging_obj: Any,
+        optional_params: dict[str, Any],
+        acompletion: bool | None = None,
+        litellm_params: dict[str, Any] | None = None,
+        logger_fn: Callable[..., Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,  # noqa: ASYNC109 - LiteLLM's signature
+        client: AsyncHTTPHandler | None = None,
+    ) -> AsyncIterator[GenericStreamingChunk]:
+        call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
+        async for chunk in self._stream(call):
+            yield chunk
+
+    def completion(
+        self,
+        model: str,
+        messages: list[Any],
+        api_base: str | None,
+        custom_prompt_dict: dict[str, Any],
+        model_response: ModelResponse,
+        print_verbose: Callable[..., Any],
+        encoding: Any,
+        api_key: str | None,
+        logging_obj: Any,
+        optional_params: dict[str, Any],
+        acompletion: bool | None = None,
+        litellm_params: dict[str, Any] | None = None,
+        logger_fn: Callable[..., Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        client: HTTPHandler | None = None,
+    ) -> ModelResponse:
+        call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
+        return self._sync.run(self._complete(call))
+
+    def streaming(
+        self,
+        model: str,
+        messages: list[Any],
+        api_base: str | None,
+        custom_prompt_dict: dict[str, Any],
+        model_response: ModelResponse,
+        print_verbose: Callable[..., Any],
+        encoding: Any,
+        api_key: str | None,
+        logging_obj: Any,
+        optional_params: dict[str, Any],
+        acompletion: bool | None = None,
+        litellm_params: dict[str, Any] | None = None,
+        logger_fn: Callable[..., Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        client: HTTPHandler | None = None,
+    ) -> Iterator[GenericStreamingChunk]:
+        call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
+        return self._sync.iterate(self._stream(call))
+
+    # -- the one async path ------------------------------------------------------------------
+    async def _complete(self, call: Call) -> ModelResponse:
+        sub = await self._submit(call, stream=False)
+        try:
+            final = await sub.client.wait(sub.job.id, timeout_s=sub.wait_s)
+        except asyncio.CancelledError:
+            self._cancel_later(sub)
+            raise
+        except _REDIS_DOWN as exc:
+            raise queue_unavailable(str(exc), model=call.model) from exc
+        if isinstance(final, ErrorEvent):
+            if final.error.code == "timeout":
+                self._cancel_later(sub)
+            raise to_litellm_error(final.error, model=call.model)
+        return ModelResponse(**completion_object(sub.job, final))
+
+    async def _stream(self, call: Call) -> AsyncIterator[GenericStreamingChunk]:
+        sub = await self._submit(call, stream=True)
+        finished = False
+        try:
+            async for event in sub.client.events(sub.job.id, timeout_s=sub.wait_s):
+                if isinstance(event, DeltaEvent):
+                    yield _chunk(event.text)
+                elif isinstance(event, ResultEvent):
+                    finished = True
+                    for chunk in _final_chunks(event):
+                        yield chunk
+                elif isinstance(event, ErrorEvent):
+                    finished = event.error.code != "timeout"  # a timed-out job is still running
+                    raise to_litellm_error(event.error, model=call.model)
+        except _REDIS_DOWN as exc:
+            raise queue_unavailable(str(exc), model=call.model) from exc
+        finally:
+            if not finished:
+                self._cancel_later(sub)
+
+    async def _submit(self, call: Call, *, stream: bool) -> Submitted:
+        settings = self.settings
+        try:
+            body = ChatCompletionBody.model_validate(_body_fields(call, stream=stream))
+            job = build_job(body, settings=settings, api_key=_caller_key(call.litellm_params))
+        except ValidationError as exc:
+            raise to_litellm_error(from_validation_errors(exc.errors()), model=call.model) from exc
+        except ApiError as exc:
+            raise to_litellm_error(exc, model=call.model) from exc
+        wait_s = settings.request_timeout_s
+        if call.timeout:
+            wait_s = min(wait_s, call.timeout)
+            job = job.model_copy(update={"timeout_s": min(job.timeout_s, call.timeout)})
+        client = self._client(settings, model=call.model)
+        try:
+            await client.submit(job)
+        except _REDIS_DOWN as exc:
+            raise queue_unavailable(str(exc), model=call.model) from exc
+        return Submitted(client, job, wait_s)
+
+    def _client(self, settings: Settings, *, model: str) -> JobClient:
+        if not settings.redis_url:
+            raise queue_unavailable("REDIS_URL is not set for the LiteLLM provider.", model=model)
+        loop = asyncio.get_running_loop()
+        cached = self._clients.get(loop)
+        if cached is not None and cached[0] == settings.redis_url:
+            return cached[1]
+        redis = connect(
+            settings.redis_url,
+            default_queue=settings.queue_name,
+            max_connections=settings.redis_max_connections,
+        )
+        client = JobClient(redis)
+        self._clients[loop] = (settings.redis_url, client)
+        return client
+
+    def _cancel_later(self, sub: Submitted) -> None:
+        """Cancel from a task of its own: the caller's task may itself be cancelled."""
+        task = asyncio.get_running_loop().create_task(sub.client.cancel(sub.job))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _call(
+    model: str,
+    messages: list[Any],
+    optional_params: dict[str, Any],
+    litellm_params: dict[str, Any] | None,
+    logging_obj: Any,
+    timeout: float | httpx.Timeout | None,
+) -> Call:
+    details = getattr(logging_obj, "model_call_details", None) or {}
+    user = optional_params.get("user") or details.get("user")
+    return Call(
+        model=model,
+        messages=messages,
+        optional_params=optional_params,
+        litellm_params=litellm_params or {},
+        user=user if isinstance(user, str) else None,
+        timeout=_seconds(timeout),
+    )
+
+
+def _seconds(timeout: float | httpx.Timeout | None) -> float | None:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout.read
+    return float(timeout) if timeout else None
+
+
+def _body_fields(call: Call, *, stream: bool) -> dict[str, Any]:
+    """The OpenAI request body LiteLLM received, rebuilt from its model, messages and params."""
+    fields = {k: v for k, v in call.optional_params.items() if k in _BODY_FIELDS and v is not None}
+    if call.user and "user" not in fields:
+        fields["user"] = call.user
+    return {
+        "model": call.model.removeprefix(f"{PROVIDER}/"),
+        "messages": [_plain(m) for m in call.messages],
+        "stream": stream,
+        **fields,
+    }
+
+
+def _plain(message: Any) -> Any:
+    """LiteLLM may hand over pydantic `Message` objects; the body wants dicts."""
+    return message.model_dump(exclude_none=True) if hasattr(message, "model_dump") else message
+
+
+def _caller_key(litellm_params: dict[str, Any]) -> str | None:
+    """The proxy's hash of the caller's virtual key, as the job owner tag (never a raw key)."""
+    for name in ("metadata", "litellm_metadata"):
+        meta = litellm_params.get(name)
+        if isinstance(meta, dict) and isinstance(meta.get("user_api_key_hash"), str):
+            return str(meta["user_api_key_hash"])
+    return None
+
+
+def _chunk(
+    text: str,
+    *,
+    finish_reason: str = "",
+    usage: dict[str, Any] | None = None,
+    tool_use: dict[str, Any] | None = None,
+) -> GenericStreamingChunk:
+    chunk: GenericStreamingChunk = {
+        "text": text,
+        "is_finished": bool(finish_reason),
+        "finish_reason": finish_reason,
+        "usage": usage,  # type: ignore[typeddict-item]
+        "index": 0,
+        "tool_use": tool_use,  # type: ignore[typeddict-item]
+    }
+    return chunk
+
+
+def _final_chunks(result: ResultEvent) -> list[GenericStreamingChunk]:
+    """Tool calls (one chunk each), then the finish reason with the real usage."""
+    usage = usage_object(result.usage)
+    chunks = [
+        _chunk("", tool_use={"index": i, **call, "type": "function"})
+        for i, call in enumerate(result.tool_calls or [])
+    ]
+    chunks.append(_chunk("", finish_reason=result.finish_reason, usage={k: usage[k] for k in _USAGE_FIELDS}))
+    return chunks

@@ -1,0 +1,72 @@
+"""No secret in logs or Redis; the one-process embedded mode answers with no Redis server."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+import redis
+
+from fake_anthropic import FakeUpstream
+from tests.conftest import API_KEY, UPSTREAM_SECRET, Service, free_port, service_env
+
+
+def test_no_secret_in_logs_or_redis(service: Service, redis_url: str) -> None:
+    client = openai.OpenAI(base_url=f"{service.url}/v1", api_key=API_KEY, max_retries=0)
+    client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "secret check"}])
+    list(
+        client.chat.completions.create(
+            model="sonnet", messages=[{"role": "user", "content": "streamed check"}], stream=True
+        )
+    )
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])
+
+    logs = service.logs()
+    for secret in (API_KEY, UPSTREAM_SECRET):
+        assert secret not in logs
+
+    store = redis.Redis.from_url(redis_url)
+    dumped = b""
+    for key in store.scan_iter(count=1000):
+        kind = store.type(key)
+        if kind == b"string":
+            dumped += store.get(key) or b""
+        elif kind == b"stream":
+            dumped += repr(store.xrange(key)).encode()
+        elif kind == b"hash":
+            dumped += repr(store.hgetall(key)).encode()
+        elif kind == b"zset":
+            dumped += repr(store.zrange(key, 0, -1)).encode()
+    assert dumped, "expected job data in Redis"
+    for secret in (API_KEY, UPSTREAM_SECRET):
+        assert secret.encode() not in dumped
+
+
+def test_embedded_mode_answers_without_a_redis_server(fake_upstream: FakeUpstream, tmp_path: Path) -> None:
+    port = free_port()
+    env = service_env(
+        redis_url=None,
+        upstream=fake_upstream,
+        home=tmp_path,
+        port=port,
+        queue=f"lc:emb:{uuid.uuid4().hex[:6]}",
+    )
+    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path)
+    svc.start("serve", "serve")
+    try:
+        svc.wait_ready(timeout=60)
+        reply = httpx.post(
+            f"{svc.url}/v1/chat/completions",
+            json={"model": "sonnet", "messages": [{"role": "user", "content": "embedded hello"}]},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=60,
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["message"]["content"] == "You said: embedded hello"
+        assert "not durable" in svc.logs().lower()
+    finally:
+        svc.stop("serve")

@@ -1,0 +1,63 @@
+"""Find and kill a job's CLI processes (and their children) by the job's scratch directory.
+
+Each job runs its CLI in a fresh directory, so the processes whose working
+directory is that directory are exactly the job's, whatever the SDK does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in PROC.iterdir() if p.name.isdigit()] if PROC.exists() else []
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # the command name may hold spaces or parentheses: the fields after the last ')' are fixed
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def processes_in(directory: str) -> list[int]:
+    """Pids whose working directory is `directory`."""
+    target = os.path.realpath(directory)
+    found = []
+    for pid in _pids():
+        try:
+            if os.readlink(PROC / str(pid) / "cwd") == target:
+                found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def kill_tree_in(directory: str) -> list[int]:
+    """SIGKILL every process working in `directory` and all their descendants."""
+    roots = set(processes_in(directory))
+    if not roots:
+        return []
+    children: dict[int, list[int]] = {}
+    for pid in _pids():
+        parent = _parent(pid)
+        if parent is not None:
+            children.setdefault(parent, []).append(pid)
+    doomed: list[int] = []
+    stack = list(roots)
+    while stack:
+        pid = stack.pop()
+        doomed.append(pid)
+        stack.extend(children.get(pid, []))
+    for pid in doomed:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return doomed
