@@ -40,7 +40,7 @@ async def chat_completions(
     if job.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
         return StreamingResponse(
-            _stream(client, job, settings, include_usage),
+            _stream(client, job, settings, include_usage, request),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Job-Id": job.id},
         )
@@ -59,10 +59,11 @@ async def chat_completions(
 
 
 async def _stream(
-    client: JobClient, job: CompletionJob, settings: Settings, include_usage: bool
+    client: JobClient, job: CompletionJob, settings: Settings, include_usage: bool, request: Request
 ) -> AsyncIterator[bytes]:
     model = job.cli_model
     finished = False
+    watcher = asyncio.create_task(_cancel_on_disconnect(request, client, job))
     try:
         yield sse_data(chunk_object(job, model, {"role": "assistant", "content": ""}))
         events = client.events(
@@ -83,8 +84,18 @@ async def _stream(
                 yield sse_data(ApiError.from_job_error(event.error).body())
         yield DONE
     finally:
+        watcher.cancel()
         if not finished:
             _cancel_later(client, job)
+
+
+async def _cancel_on_disconnect(request: Request, client: JobClient, job: CompletionJob) -> None:
+    """Cancel the job as soon as the client goes away, not at the next event we try to send."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            await client.cancel(job)
+            return
 
 
 def _final_chunk(job: CompletionJob, result: ResultEvent) -> dict[str, Any]:

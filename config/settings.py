@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     events_maxlen: int = 10_000
     max_messages: int = 2_000
     max_request_chars: int = 2_000_000
+
+    # --- Async jobs and batches (`/v1/jobs`, `/v1/batches`, `/v1/files`) ------
+    result_ttl_s: int = Field(
+        default=86_400,
+        ge=60,
+        description="Job records, results, batches and files are kept this long after submission. "
+        "EVENTS_TTL_S is raised to at least this, so a job's events outlive its record.",
+    )
+    expired_ttl_s: int = Field(
+        default=7 * 86_400,
+        description="After its record expires, a job id still answers 410 (not 404) for this long.",
+    )
+    max_batch_size: int = Field(default=1_000, ge=1, description="Requests per batch; 413 past it.")
+    max_file_bytes: int = Field(default=20_000_000, ge=1, description="Largest `POST /v1/files` upload.")
 
     # --- Worker ---------------------------------------------------------------
     worker_max_jobs: int = 4
@@ -87,6 +101,12 @@ class Settings(BaseSettings):
         if value not in {"system", "append", "user"}:
             raise ValueError("SYSTEM_PROMPT_MODE must be one of: system, append, user")
         return value
+
+    @model_validator(mode="after")
+    def _events_outlive_results(self) -> Settings:
+        # A job's status and result are derived from its event stream: keep it as long as the record.
+        self.events_ttl_s = max(self.events_ttl_s, self.result_ttl_s)
+        return self
 
     def chain_overrides(self) -> dict[str, list[str]]:
         """MODEL_CHAINS parsed: alias -> [model, fallback, ...]."""

@@ -62,7 +62,12 @@ class Plan:
 
 
 def usage_limit_text(reset_at: int | None) -> str:
-    """Subscription-limit answer; resets at the next full hour unless given."""
+    """Subscription-limit answer; resets at the next full hour unless given.
+
+    The historic "Claude AI usage limit reached|<unix reset>" form. CLI 2.1.331 no longer
+    holds that literal; the only usage-limit prose it matches is /usage limit reached/i, which
+    this text contains. The CLI passes such a 200 answer through as a normal result.
+    """
     reset = reset_at if reset_at is not None else (int(time.time()) // 3600 + 1) * 3600
     return f"Claude AI usage limit reached|{reset}"
 

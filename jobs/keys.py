@@ -29,3 +29,51 @@ FALLBACKS = f"{PREFIX}:stats:fallbacks"
 def cooldown(model: str) -> str:
     """Set while `model` is usage-limited; value and TTL are the reset time."""
     return f"{PREFIX}:cooldown:{model}"
+
+
+# --- Async jobs, batches and the OpenAI Batch API (records expire after RESULT_TTL_S) ---------
+
+
+def record(job_id: str) -> str:
+    """JSON job record written at submit: the job, its owner, metadata, batch membership."""
+    return f"{PREFIX}:job:{job_id}"
+
+
+def tombstone(job_id: str) -> str:
+    """Outlives the record: tells an expired job (410) from one that never existed (404)."""
+    return f"{PREFIX}:job:{job_id}:gone"
+
+
+def idempotency(owner: str, key_hash: str) -> str:
+    """Job id created for an `Idempotency-Key` (hashed) by one API key's owner."""
+    return f"{PREFIX}:idem:{owner}:{key_hash}"
+
+
+def batch(batch_id: str) -> str:
+    """JSON record of a `POST /v1/jobs/batch`: its items, each a job id or an input error."""
+    return f"{PREFIX}:batch:{batch_id}"
+
+
+def file(file_id: str) -> str:
+    """JSON metadata of an uploaded or generated file (OpenAI Files API)."""
+    return f"{PREFIX}:file:{file_id}"
+
+
+def file_content(file_id: str) -> str:
+    """The bytes of a file."""
+    return f"{PREFIX}:file:{file_id}:content"
+
+
+def openai_batch(batch_id: str) -> str:
+    """JSON record of an OpenAI Batch API batch."""
+    return f"{PREFIX}:obatch:{batch_id}"
+
+
+def openai_batch_final(batch_id: str) -> str:
+    """Set once (NX) when the batch's output files are written: its final counts and file ids."""
+    return f"{PREFIX}:obatch:{batch_id}:final"
+
+
+def openai_batch_cancel(batch_id: str) -> str:
+    """Set (NX, value = unix time) when the caller cancels an OpenAI Batch API batch."""
+    return f"{PREFIX}:obatch:{batch_id}:cancel"

@@ -36,7 +36,22 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--port", type=int, help="port (default PORT or 8080)")
     fake = sub.add_parser("fake-upstream", help="a fake Anthropic API for trying the service offline")
     fake.add_argument("--port", type=int, default=8900)
+    doctor = sub.add_parser("doctor", help="check Redis, the CLI, the Claude sign-in, workers and queues")
+    doctor.add_argument("--no-probe", action="store_true", help="skip the one-request sign-in probe")
+    doctor.add_argument("--probe-model", default="haiku", help="model for the probe (default haiku)")
+    login = sub.add_parser("login", help="sign the Claude Code CLI in (interactive)")
+    login.add_argument("--token", action="store_true", help="print a long-lived CLAUDE_CODE_OAUTH_TOKEN")
+    login.add_argument("--console", action="store_true", help="log in with an Anthropic Console account")
     args, rest = parser.parse_known_args(argv)
+
+    if args.command == "doctor":
+        from service.doctor import run_doctor
+
+        return run_doctor(get_settings(), probe=not args.no_probe, probe_model=args.probe_model)
+    if args.command == "login":
+        from service.auth_login import run_login
+
+        return run_login(get_settings(), token=args.token, console=args.console)
 
     if args.command == "fake-upstream":
         from fake_anthropic.runner import main as fake_main

@@ -32,6 +32,7 @@ from config.settings import Settings
 from jobs.contract import CompletionJob, ResultEvent, Usage
 from worker import failures
 from worker.failures import Failure
+from worker.notice_guard import NoticeGuard
 from worker.process_tree import kill_tree_in
 from worker.prompt import plan_prompt
 from worker.stop_sequences import StopScanner
@@ -108,6 +109,7 @@ async def run_cli(
     """Run the CLI once for `job` on `model`; stream text through `emit_text` as it arrives."""
     state = _RunState(model=model)
     stops = StopScanner(job.params.stop)
+    notice = NoticeGuard()
     structured = output_format(job) is not None
     with tempfile.TemporaryDirectory(prefix="lc-job-") as scratch:
         options, prompt = build_options(job, model, scratch, settings)
@@ -115,13 +117,14 @@ async def run_cli(
             async with aclosing(query(prompt=prompt, options=options)) as messages:
                 clean = False
                 try:
-                    async for message in _with_inactivity_limit(messages, settings.inactivity_timeout_s):
+                    guarded = _guarded(messages, settings.inactivity_timeout_s, lambda: kill_tree_in(scratch))
+                    async for message in guarded:
                         early = _early_failure(message, may_fall_back)
                         if early is not None:
                             return RunOutcome(failure=early, emitted_text=state.emitted)
                         text = _observe(message, state)
                         if text and not structured:
-                            safe = stops.feed(text)
+                            safe = stops.feed(notice.feed(text))
                             if safe:
                                 state.emitted = True
                                 await emit_text(safe)
@@ -137,23 +140,45 @@ async def run_cli(
                 failure = state.assistant_failure or failures.failure("cli_crash", type(exc).__name__)
                 log.warning("cli run failed: %s", exc)
                 return RunOutcome(failure=failure, emitted_text=state.emitted)
-    tail = "" if structured else stops.flush()
+    tail = "" if structured else stops.feed(notice.flush()) + stops.flush()
     if tail:
         state.emitted = True
         await emit_text(tail)
     return _finish(job, state, stops.stopped)
 
 
-async def _with_inactivity_limit(messages: AsyncIterator[object], limit_s: float) -> AsyncIterator[object]:
-    """Yield messages; raise TimeoutError when the CLI is silent for `limit_s`."""
+async def _guarded(
+    messages: AsyncIterator[object], limit_s: float, kill: Callable[[], object]
+) -> AsyncIterator[object]:
+    """Yield the CLI's messages; kill the CLI at once on cancellation or `limit_s` of silence.
+
+    Each message is awaited in a task of its own, so a cancellation reaches this
+    code (which kills the process) before the SDK's own cleanup, which would
+    otherwise wait seconds for a graceful exit first.
+    """
     iterator = aiter(messages)
     while True:
+        pending: asyncio.Future[object] = asyncio.ensure_future(anext(iterator))
         try:
-            async with asyncio.timeout(limit_s):
-                message = await anext(iterator)
+            done, _ = await asyncio.wait({pending}, timeout=limit_s)
+        except asyncio.CancelledError:
+            await _abandon(pending, kill)
+            raise
+        if not done:
+            await _abandon(pending, kill)
+            raise TimeoutError
+        try:
+            message = pending.result()
         except StopAsyncIteration:
             return
         yield message
+
+
+async def _abandon(pending: asyncio.Future[object], kill: Callable[[], object]) -> None:
+    """Kill the CLI, then let the SDK's pending read finish (quickly: its process is gone)."""
+    kill()
+    pending.cancel()
+    await asyncio.wait({pending})
 
 
 def _early_failure(message: object, may_fall_back: bool) -> Failure | None:
@@ -200,6 +225,8 @@ def _finish(job: CompletionJob, state: _RunState, stopped: bool) -> RunOutcome:
         return RunOutcome(failure=failure, emitted_text=state.emitted)
     text = result.result or "".join(state.text_parts)
     limited = failures.usage_limit(text) if not state.emitted or result.is_error else None
+    if limited is None and state.assistant_failure is not None and result.is_error:
+        limited = state.assistant_failure if state.assistant_failure.kind == "usage_limit" else None
     if limited:
         return RunOutcome(failure=limited, emitted_text=state.emitted)
     if result.is_error and result.subtype != "error_max_turns":

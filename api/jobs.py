@@ -1,0 +1,290 @@
+"""Async jobs: `POST /v1/jobs`, `GET /v1/jobs/{id}`, its event stream, `DELETE /v1/jobs/{id}`.
+
+The body of `POST /v1/jobs` is a chat completion body (plus optional `metadata`),
+run at bulk priority; the caller polls or streams the job's events instead of
+holding a connection open. A job belongs to the API key that created it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, field_validator
+from redis.asyncio import Redis
+
+from api.auth import require_api_key
+from api.body import parse_body
+from config.settings import Settings
+from jobs import event_stream, records
+from jobs.client import JobClient
+from jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
+from jobs.keys import idempotency
+from jobs.records import JobRecord, JobState
+from openai_compat.errors import ApiError, invalid_request
+from openai_compat.request import ChatCompletionBody, build_job, owner_of
+from openai_compat.response import completion_object
+
+router = APIRouter()
+MAX_IDEMPOTENCY_KEY = 255
+CANCEL_WAIT_S = 5.0
+KEEPALIVE_MS = 15_000
+
+
+class JobBody(ChatCompletionBody):
+    """A chat completion body plus OpenAI-style `metadata` (up to 16 short string pairs)."""
+
+    metadata: dict[str, str] | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _check_metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return value
+        if len(value) > 16:
+            raise ValueError("at most 16 metadata pairs")
+        if any(len(k) > 64 or len(v) > 512 for k, v in value.items()):
+            raise ValueError("metadata keys are at most 64 characters, values at most 512")
+        return value
+
+
+class QueueInfo(BaseModel):
+    position: int = 0
+    depth: int = 0
+
+
+class Timings(BaseModel):
+    queued_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    queue_s: float | None = None
+    run_s: float | None = None
+
+
+class JobView(BaseModel):
+    id: str
+    object: Literal["job"] = "job"
+    status: str
+    created: int
+    expires_at: int
+    model: str
+    priority: str
+    metadata: dict[str, str]
+    batch_id: str | None = None
+    attempts: int
+    answered_by: str | None = None
+    queue: QueueInfo | None = None
+    timings: Timings
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def job_view(record: JobRecord, state: JobState) -> dict[str, Any]:
+    job = record.job
+    started = state.started_ms / 1000 if state.started_ms is not None else None
+    finished = state.finished_ms / 1000 if state.finished_ms is not None else None
+    timings = Timings(
+        queued_at=job.created,
+        started_at=started,
+        finished_at=finished,
+        queue_s=round(max(0.0, started - job.created), 3) if started is not None else None,
+        run_s=round(finished - started, 3) if started is not None and finished is not None else None,
+    )
+    queue = None
+    if state.status == "queued" and state.position is not None:
+        queue = QueueInfo(position=state.position, depth=state.depth or 0)
+    view = JobView(
+        id=job.id,
+        status=state.status,
+        created=int(job.created),
+        expires_at=int(record.expires_at),
+        model=job.model,
+        priority=job.priority,
+        metadata=record.metadata,
+        batch_id=record.batch_id,
+        attempts=state.attempts,
+        answered_by=state.result.model if state.result else None,
+        queue=queue,
+        timings=timings,
+        result=completion_object(job, state.result) if state.result else None,
+        error=error_object(state.error) if state.error else None,
+    )
+    return view.model_dump(mode="json")
+
+
+def error_object(error: JobError) -> dict[str, Any]:
+    """The inner `{"message", "type", "param", "code"}` of an OpenAI-style error."""
+    inner: dict[str, Any] = ApiError.from_job_error(error).body()["error"]
+    return inner
+
+
+# --- Shared helpers (also used by the batch routes) ----------------------------------------------
+
+
+def redis_of(request: Request) -> Redis:
+    redis: Redis = request.app.state.redis
+    return redis
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def owned_record(request: Request, job_id: str, api_key: str | None) -> JobRecord:
+    """The caller's job, or 404 (someone else's or unknown) / 410 (expired)."""
+    redis = redis_of(request)
+    owner = owner_of(api_key)
+    record = await records.load(redis, job_id)
+    if record is not None and record.job.owner == owner:
+        return record
+    if record is None and await records.expired(redis, job_id, owner):
+        ttl = settings_of(request).result_ttl_s
+        raise ApiError(
+            410,
+            f"Job {job_id} has expired: job results are kept for {ttl} seconds after submission.",
+            param="job_id",
+            code="job_expired",
+        )
+    raise ApiError(404, f"No job with id {job_id!r}.", param="job_id", code="job_not_found")
+
+
+async def check_capacity(request: Request, adding: int) -> None:
+    """503 when `adding` more jobs would take the backlog past MAX_QUEUE_DEPTH."""
+    settings = settings_of(request)
+    client: JobClient = request.app.state.jobs
+    if await client.queue_depth(settings.queue_name) + adding > settings.max_queue_depth:
+        raise ApiError(
+            503,
+            "The service is at capacity; retry later.",
+            type="service_unavailable_error",
+            code="queue_full",
+            retry_after=30.0,
+        )
+
+
+def request_hash(body: BaseModel) -> str:
+    canonical = json.dumps(body.model_dump(mode="json", exclude_unset=True), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- Routes ---------------------------------------------------------------------------------------
+
+
+@router.post("/v1/jobs", status_code=202)
+async def create_job(request: Request, api_key: str | None = Depends(require_api_key)) -> JSONResponse:
+    settings = settings_of(request)
+    body = await parse_body(request, JobBody, max_bytes=settings.max_body_bytes)
+    job = build_job(body, settings=settings, api_key=api_key, bulk=True)
+    idem = request.headers.get("idempotency-key")
+    if idem is not None and not 0 < len(idem) <= MAX_IDEMPOTENCY_KEY:
+        raise invalid_request(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.",
+            param="Idempotency-Key",
+            code="invalid_idempotency_key",
+        )
+    await check_capacity(request, 1)
+    record = records.new_record(
+        job, settings, metadata=body.metadata, idempotency_key=idem, request_hash=request_hash(body)
+    )
+    redis = redis_of(request)
+    if idem is None:
+        await records.commit(redis, [record], settings)
+        return await _view_response(redis, record, 202)
+    claim = idempotency(job.owner or "anonymous", hashlib.sha256(idem.encode()).hexdigest()[:32])
+    existing = await records.commit_once(redis, record, settings, claim_key=claim)
+    if existing is None:
+        return await _view_response(redis, record, 202)
+    previous = await owned_record(request, existing, api_key)
+    if previous.request_hash != record.request_hash:
+        raise ApiError(
+            422,
+            "This Idempotency-Key was already used with a different request body.",
+            param="Idempotency-Key",
+            code="idempotency_key_reused",
+        )
+    return await _view_response(redis, previous, 202, replayed=True)
+
+
+@router.get("/v1/jobs/{job_id}")
+async def get_job(
+    job_id: str, request: Request, api_key: str | None = Depends(require_api_key)
+) -> JSONResponse:
+    record = await owned_record(request, job_id, api_key)
+    return await _view_response(redis_of(request), record, 200)
+
+
+@router.delete("/v1/jobs/{job_id}")
+async def cancel_job(
+    job_id: str, request: Request, api_key: str | None = Depends(require_api_key)
+) -> JSONResponse:
+    record = await owned_record(request, job_id, api_key)
+    redis = redis_of(request)
+    state = await records.observe(redis, record)
+    if state.done:
+        raise ApiError(
+            409,
+            f"Job {job_id} has already finished ({state.status}); there is nothing to cancel.",
+            param="job_id",
+            code="job_already_finished",
+        )
+    await records.cancel(redis, request.app.state.jobs, record, state, settings_of(request))
+    state = await records.wait_done(redis, record, timeout_s=CANCEL_WAIT_S)
+    return JSONResponse(job_view(record, state))
+
+
+@router.get("/v1/jobs/{job_id}/events", response_model=None)
+async def job_events(
+    job_id: str, request: Request, api_key: str | None = Depends(require_api_key)
+) -> StreamingResponse:
+    """SSE of every event of the job from the start (or after `Last-Event-ID`), ending after the first
+    terminal event. Each event carries its Redis stream id as its SSE id."""
+    record = await owned_record(request, job_id, api_key)
+    after = request.headers.get("last-event-id") or "0-0"
+    if not records.STREAM_ID_RE.match(after):
+        raise invalid_request(
+            "Last-Event-ID must be an event id from this stream.", param="Last-Event-ID", code="invalid_value"
+        )
+    return StreamingResponse(
+        _sse(redis_of(request), record, after),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": job_id},
+    )
+
+
+async def _sse(redis: Redis, record: JobRecord, after: str) -> AsyncIterator[bytes]:
+    state = await records.observe(redis, record)
+    while True:
+        if state.terminal_id and records.stream_key(state.terminal_id) <= records.stream_key(after):
+            return  # resumed after the end
+        lost = state.done and state.terminal_id is None
+        batch = await event_stream.read(redis, record.id, after, block_ms=1 if lost else KEEPALIVE_MS)
+        if not batch:
+            if lost and state.error is not None:
+                # arq dropped the job without a terminal event: say so, without an id to resume from
+                event = ErrorEvent(attempt=max(1, state.attempts), error=state.error)
+                yield _frame(None, event.type, encode_event(event))
+                return
+            yield b": keepalive\n\n"
+            state = await records.observe(redis, record)
+            continue
+        for entry_id, event in batch:
+            after = entry_id
+            yield _frame(entry_id, event.type, encode_event(event))
+            if isinstance(event, ResultEvent | ErrorEvent):
+                return
+
+
+def _frame(entry_id: str | None, kind: str, data: str) -> bytes:
+    head = f"id: {entry_id}\n" if entry_id else ""
+    return f"{head}event: {kind}\ndata: {data}\n\n".encode()
+
+
+async def _view_response(redis: Redis, record: JobRecord, status: int, *, replayed: bool = False) -> JSONResponse:
+    state = await records.observe(redis, record)
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    return JSONResponse(job_view(record, state), status_code=status, headers=headers)

@@ -1,0 +1,314 @@
+"""The LiteLLM front door for real: a `litellm` proxy process -> provider -> Redis job -> worker -> CLI.
+
+The proxy runs `config/litellm_config.yaml` as an OS process on the same Redis and
+queue as the `service` fixture's worker; only the model (`fake_upstream`) is fake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import litellm
+import openai
+import pytest
+import redis
+
+from config.models import list_model_ids
+from config.settings import get_settings
+from fake_anthropic import FakeUpstream
+from jobs import keys
+from provider.custom_handler import claude_code_provider
+from tests.conftest import REPO, Service, free_port
+
+pytestmark = pytest.mark.proxy
+
+MASTER_KEY = "sk-" + secrets.token_urlsafe(32)
+LITELLM_BIN = Path(sys.executable).parent / "litellm"
+
+
+@dataclass
+class Proxy:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+def _wait_ready(proxy: Proxy, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proxy.process.poll() is not None:
+            raise RuntimeError(f"litellm proxy exited early:\n{proxy.logs()}")
+        try:
+            if httpx.get(f"{proxy.url}/health/liveliness", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"litellm proxy not ready:\n{proxy.logs()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def proxy(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
+    """`litellm --config config/litellm_config.yaml` on a free port, started from the repository root."""
+    port = free_port()
+    env = {
+        **service.env,
+        "LITELLM_MASTER_KEY": MASTER_KEY,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "NO_DOCS": "True",
+    }
+    command = [str(LITELLM_BIN), "--config", "config/litellm_config.yaml"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    log = tmp_path_factory.mktemp("litellm") / "proxy.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    running = Proxy(url=f"http://127.0.0.1:{port}", process=process, log=log)
+    try:
+        _wait_ready(running)
+        yield running
+    finally:
+        _stop(process)
+
+
+@pytest.fixture
+def client(proxy: Proxy) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=60)
+
+
+@pytest.fixture
+def redis_client(service: Service) -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(service.env["REDIS_URL"])
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def provider_env(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The env the provider reads (Settings), for in-process LiteLLM calls."""
+    monkeypatch.setenv("REDIS_URL", service.env["REDIS_URL"])
+    monkeypatch.setenv("QUEUE_NAME", service.env["QUEUE_NAME"])
+    for name in ("BULK_QUEUE_NAME", "JOB_TIMEOUT_S", "REQUEST_TIMEOUT_S"):
+        if name in service.env:
+            monkeypatch.setenv(name, service.env[name])
+    monkeypatch.setattr(
+        litellm,
+        "custom_provider_map",
+        [{"provider": "claude-code", "custom_handler": claude_code_provider}],
+    )
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _job_id_for(conn: redis.Redis, user: str) -> str:
+    """The id of the job whose `user` param is `user`.
+
+    arq keeps a job's payload under `arq:job:<id>` while it runs, then under `arq:result:<id>`.
+    """
+    for pattern in ("arq:job:*", "arq:result:*"):
+        for key in conn.scan_iter(match=pattern, count=1000):
+            raw = conn.get(key)
+            try:
+                payload = json.loads(raw or b"{}")["a"][0]
+            except (ValueError, KeyError, IndexError, TypeError):
+                continue
+            if isinstance(payload, dict) and (payload.get("params") or {}).get("user") == user:
+                return str(payload["id"])
+    raise AssertionError(f"no job with user={user!r} on Redis")
+
+
+def _event_types(conn: redis.Redis, job_id: str) -> list[str]:
+    return [json.loads(fields[b"e"])["type"] for _id, fields in conn.xrange(keys.events(job_id))]
+
+
+# -- through the proxy process -----------------------------------------------------------------
+
+
+def test_models_lists_aliases_and_dated_names(client: openai.OpenAI) -> None:
+    ids = {m.id for m in client.models.list().data}
+    assert set(list_model_ids()) <= ids
+    assert {"sonnet", "opus", "haiku", "default", "claude-3-5-sonnet-20241022"} <= ids
+
+
+def test_non_streaming_answer_with_real_usage(client: openai.OpenAI) -> None:
+    reply = client.chat.completions.create(
+        model="sonnet", messages=[{"role": "user", "content": "Hello through the proxy"}]
+    )
+    assert reply.choices[0].message.content == "You said: Hello through the proxy"
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.usage is not None
+    assert reply.usage.completion_tokens > 0
+    assert reply.usage.prompt_tokens > 0
+
+
+def test_dated_name_through_the_proxy(client: openai.OpenAI, fake_upstream: FakeUpstream) -> None:
+    reply = client.chat.completions.create(
+        model="claude-3-5-haiku-20241022", messages=[{"role": "user", "content": "dated name"}]
+    )
+    assert reply.choices[0].message.content == "You said: dated name"
+    assert any("haiku" in r.model for r in fake_upstream.state.message_requests())
+
+
+def test_streaming_chunks_arrive_before_the_job_finishes(
+    client: openai.OpenAI, fake_upstream: FakeUpstream, redis_client: redis.Redis
+) -> None:
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.3)
+    marker = f"stream-{uuid.uuid4().hex}"
+    prompt = "count these words slowly please"
+    stream = client.chat.completions.create(
+        model="sonnet",
+        messages=[{"role": "user", "content": prompt}],
+        stream=True,
+        stream_options={"include_usage": True},
+        user=marker,
+    )
+    texts: list[str] = []
+    chunks = []
+    events_at_first_text: list[str] | None = None
+    for chunk in stream:
+        chunks.append(chunk)
+        if chunk.choices and chunk.choices[0].delta.content:
+            if events_at_first_text is None:
+                events_at_first_text = _event_types(redis_client, _job_id_for(redis_client, marker))
+            texts.append(chunk.choices[0].delta.content)
+    # The first text reached the client while the worker had not yet published the result.
+    assert events_at_first_text is not None
+    assert "delta" in events_at_first_text
+    assert "result" not in events_at_first_text
+    assert len(texts) >= 2
+    assert "".join(texts) == f"You said: {prompt}"
+    # LiteLLM sends the usage chunk after the finish chunk, with an empty choice
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == [
+        "stop"
+    ]
+    assert _event_types(redis_client, _job_id_for(redis_client, marker))[-1] == "result"
+    usage = [c.usage for c in chunks if c.usage]
+    assert usage and usage[-1].completion_tokens > 0
+
+
+def test_response_format_json_schema(client: openai.OpenAI) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+        "required": ["city", "population"],
+        "additionalProperties": False,
+    }
+    reply = client.chat.completions.create(
+        model="sonnet",
+        messages=[{"role": "user", "content": "Name a city and its population."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "city", "schema": schema}},
+    )
+    content = reply.choices[0].message.content
+    assert content is not None
+    jsonschema.validate(json.loads(content), schema)
+
+
+def test_rate_limit_is_a_429_with_retry_after(client: openai.OpenAI, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.state.script("sonnet", ["429"], sticky=True)
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "too many"}])
+    assert caught.value.status_code == 429
+    assert int(caught.value.response.headers["retry-after"]) >= 1
+
+
+def test_unsupported_tools_are_a_400(client: openai.OpenAI) -> None:
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(
+            model="sonnet", messages=[{"role": "user", "content": "use a tool"}], tools=[tool]
+        )
+    assert caught.value.status_code == 400
+
+
+# -- in process: LiteLLM's own entry points through the registered provider -------------------
+
+
+@pytest.mark.usefixtures("provider_env")
+async def test_in_process_acompletion() -> None:
+    reply: Any = await litellm.acompletion(
+        model="claude-code/sonnet", messages=[{"role": "user", "content": "in process"}]
+    )
+    assert reply.choices[0].message.content == "You said: in process"
+    assert reply.usage.completion_tokens > 0
+
+
+@pytest.mark.usefixtures("provider_env")
+async def test_in_process_unknown_model_is_not_found() -> None:
+    with pytest.raises(litellm.NotFoundError):
+        await litellm.acompletion(model="claude-code/gpt-9", messages=[{"role": "user", "content": "x"}])
+
+
+@pytest.mark.usefixtures("provider_env")
+def test_in_process_sync_completion_and_stream() -> None:
+    messages = [{"role": "user", "content": "sync path words"}]
+    whole: Any = litellm.completion(model="claude-code/sonnet", messages=messages)
+    assert whole.choices[0].message.content == "You said: sync path words"
+    stream: Any = litellm.completion(model="claude-code/sonnet", messages=messages, stream=True)
+    texts = [c.choices[0].delta.content for c in stream if c.choices and c.choices[0].delta.content]
+    assert len(texts) >= 2
+    assert "".join(texts) == "You said: sync path words"
+
+
+@pytest.mark.usefixtures("provider_env")
+def test_abandoned_sync_stream_cancels_the_job(
+    fake_upstream: FakeUpstream, redis_client: redis.Redis
+) -> None:
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.5)
+    marker = f"abandon-{uuid.uuid4().hex}"
+    chunks = claude_code_provider.streaming(
+        model="sonnet",
+        messages=[{"role": "user", "content": "a long answer that nobody reads to the end"}],
+        api_base=None,
+        custom_prompt_dict={},
+        model_response=litellm.ModelResponse(),
+        print_verbose=print,
+        encoding=None,
+        api_key=None,
+        logging_obj=None,
+        optional_params={"user": marker},
+    )
+    assert next(iter(chunks))["text"]
+    chunks.close()  # type: ignore[attr-defined]  # a generator
+    job_id = _job_id_for(redis_client, marker)
+    deadline = time.monotonic() + 10
+    while not redis_client.exists(keys.cancel(job_id)):
+        assert time.monotonic() < deadline, "the abandoned job was not cancelled"
+        time.sleep(0.05)
+    while "result" not in (types := _event_types(redis_client, job_id)) and "error" not in types:
+        assert time.monotonic() < deadline + 20, f"the cancelled job never ended: {types}"
+        time.sleep(0.1)
+    assert "result" not in types

@@ -1,0 +1,290 @@
+"""The worker pool under scripted trouble: fallback, cooldowns, timeouts, cancellation, crashes, caps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fake_anthropic import FakeUpstream
+from tests.conftest import API_KEY, Service, free_port, service_env
+
+Factory = Callable[..., Service]
+
+
+def cli_processes() -> list[int]:
+    """Pids of CLI processes run by any worker (each works in its own `lc-job-*` directory)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.path.basename(os.readlink(entry / "cwd")).startswith("lc-job-"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+@pytest.fixture
+def make_service(
+    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Factory]:
+    started: list[Service] = []
+
+    def make(workers: int = 1, **overrides: str) -> Service:
+        port = free_port()
+        env = service_env(
+            redis_url=redis_url,
+            upstream=fake_upstream,
+            home=tmp_path_factory.mktemp("home"),
+            port=port,
+            queue=f"lc:test:{uuid.uuid4().hex[:8]}",
+        )
+        env.update(overrides)
+        svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("logs"))
+        svc.start("api", "api")
+        for i in range(workers):
+            svc.start(f"worker-{i + 1}", "worker")
+        svc.wait_ready()
+        started.append(svc)
+        return svc
+
+    yield make
+    for svc in started:
+        for name in list(svc.processes):
+            svc.stop(name)
+    wait_for(lambda: not cli_processes(), 10, "CLI processes to exit")
+
+
+def chat(svc: Service, content: str, model: str = "default", timeout: float = 60) -> httpx.Response:
+    return httpx.post(
+        f"{svc.url}/v1/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": content}]},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=timeout,
+    )
+
+
+def upstream_models(fake: FakeUpstream) -> list[str]:
+    return [r.model for r in fake.state.message_requests()]
+
+
+def test_429_on_opus_is_answered_by_sonnet_without_retrying_opus(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = make_service()
+    fake_upstream.state.script("opus", ["429"], sticky=True)
+    reply = chat(svc, "fall back please")
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["choices"][0]["message"]["content"] == "You said: fall back please"
+    assert "sonnet" in body["model"]
+    models = upstream_models(fake_upstream)
+    # exactly one Opus attempt (no CLI backoff retries), then Sonnet
+    assert sum("opus" in m for m in models) == 1
+    assert "sonnet" in models[-1]
+
+
+def test_usage_limit_on_opus_sends_later_jobs_straight_to_sonnet(
+    make_service: Factory, fake_upstream: FakeUpstream, redis_url: str
+) -> None:
+    svc = make_service()
+    reset = int(time.time()) + 3600
+    fake_upstream.state.script("opus", [f"usage_limit:{reset}"], sticky=True)
+    first = chat(svc, "first job")
+    assert first.status_code == 200, first.text
+    assert "sonnet" in first.json()["model"]
+    fake_upstream.state.clear_requests()
+    second = chat(svc, "second job")
+    assert second.status_code == 200, second.text
+    assert "sonnet" in second.json()["model"]
+    assert not any("opus" in m for m in upstream_models(fake_upstream)), "Opus was touched during cooldown"
+    import redis as sync_redis
+
+    sync_redis.Redis.from_url(redis_url).delete("lc:cooldown:opus", "lc:cooldown:sonnet")
+
+
+def test_every_model_limited_is_429_with_retry_after(
+    make_service: Factory, fake_upstream: FakeUpstream, redis_url: str
+) -> None:
+    svc = make_service()
+    reset = int(time.time()) + 600
+    fake_upstream.state.script("opus", [f"usage_limit:{reset}"], sticky=True)
+    fake_upstream.state.script("sonnet", [f"usage_limit:{reset}"], sticky=True)
+    try:
+        reply = chat(svc, "nobody can answer")
+        assert reply.status_code == 429, reply.text
+        assert reply.json()["error"]["code"] == "usage_limit_reached"
+        retry_after = int(reply.headers["retry-after"])
+        assert 500 <= retry_after <= 600
+        # the next request does not reach the upstream at all
+        fake_upstream.state.clear_requests()
+        again = chat(svc, "still limited")
+        assert again.status_code == 429
+        assert upstream_models(fake_upstream) == []
+    finally:
+        import redis as sync_redis
+
+        sync_redis.Redis.from_url(redis_url).delete("lc:cooldown:opus", "lc:cooldown:sonnet")
+
+
+def test_a_silent_upstream_times_out_and_leaves_no_cli_process(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = make_service(INACTIVITY_TIMEOUT_S="3")
+    fake_upstream.state.script("sonnet", ["hang"], sticky=True)
+    reply = chat(svc, "hang forever", model="sonnet")
+    assert reply.status_code == 504, reply.text
+    assert reply.json()["error"]["type"] == "timeout_error"
+    wait_for(lambda: not cli_processes(), 5, "the CLI to be killed")
+
+
+def test_a_client_disconnect_mid_stream_kills_the_cli(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = make_service()
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=1.0)
+    body = {
+        "model": "sonnet",
+        "stream": True,
+        "messages": [{"role": "user", "content": " ".join(["word"] * 40)}],
+    }
+    with httpx.stream(
+        "POST",
+        f"{svc.url}/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=60,
+    ) as response:
+        for line in response.iter_lines():
+            if '"content":"You' in line:
+                break
+        assert cli_processes(), "the CLI should be running mid-stream"
+    gone_after = wait_for(lambda: not cli_processes(), 5, "the CLI to be killed after disconnect")
+    print(f"CLI gone {gone_after:.2f}s after the client disconnected")
+
+
+def test_a_worker_killed_mid_job_still_gives_one_complete_answer(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = make_service(workers=1, IN_PROGRESS_LEASE_S="2")
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.3)
+    words = " ".join(f"w{i}" for i in range(12))
+    body = {"model": "sonnet", "stream": True, "messages": [{"role": "user", "content": words}]}
+    texts: list[str] = []
+    with httpx.stream(
+        "POST",
+        f"{svc.url}/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=90,
+    ) as response:
+        killed = False
+        for line in response.iter_lines():
+            if not line.startswith("data: {"):
+                continue
+            payload = json.loads(line[6:])
+            assert "error" not in payload, payload
+            delta = payload["choices"][0]["delta"].get("content")
+            if delta:
+                texts.append(delta)
+            if len(texts) == 3 and not killed:
+                killed = True
+                os.killpg(svc.processes["worker-1"].pid, signal.SIGKILL)
+                svc.processes.pop("worker-1").wait()
+                for pid in cli_processes():  # the dead worker's orphaned CLI
+                    os.kill(pid, signal.SIGKILL)
+                fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
+                svc.start("worker-2", "worker")
+        assert killed
+    assert "".join(texts) == f"You said: {words}"
+
+
+def test_global_cap_bounds_cli_processes_across_workers(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    cap = 2
+    svc = make_service(workers=2, GLOBAL_MAX_CLI=str(cap), WORKER_MAX_JOBS="4")
+    fake_upstream.state.set_delays(first_token_delay=0.3, token_delay=0.05)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, len(cli_processes()))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    results: list[int] = []
+    threads = [
+        threading.Thread(target=lambda i=i: results.append(chat(svc, f"job {i}", model="sonnet").status_code))
+        for i in range(3 * cap)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    sampler.join()
+    assert results == [200] * (3 * cap)
+    assert 1 <= peak <= cap, peak
+    assert fake_upstream.state.stats()["peak_in_flight"] <= cap
+
+
+def test_interactive_requests_go_ahead_of_queued_bulk_work(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    import asyncio
+
+    from config.settings import Settings
+    from jobs.client import JobClient
+    from jobs.connection import connect
+    from openai_compat.request import ChatCompletionBody, build_job
+
+    svc = make_service(workers=0, WORKER_MAX_JOBS="1", GLOBAL_MAX_CLI="1")
+    settings = Settings(queue_name=svc.env["QUEUE_NAME"])
+
+    async def enqueue_bulk() -> None:
+        redis = connect(svc.env["REDIS_URL"], default_queue=settings.queue_name)
+        client = JobClient(redis)
+        for i in range(5):
+            body = ChatCompletionBody(model="sonnet", messages=[{"role": "user", "content": f"bulk {i}"}])
+            await client.submit(build_job(body, settings=settings, bulk=True))
+        await redis.aclose()
+
+    asyncio.run(enqueue_bulk())
+    result: list[httpx.Response] = []
+    waiter = threading.Thread(target=lambda: result.append(chat(svc, "interactive now", model="sonnet")))
+    waiter.start()
+    wait_for(lambda: _queue_len(svc) == 6, 10, "the interactive job to be queued")
+    svc.start("worker-1", "worker")
+    waiter.join()
+    assert result[0].status_code == 200
+    wait_for(lambda: len(fake_upstream.state.message_requests()) >= 6, 30, "the bulk jobs to run")
+    prompts = [json.dumps(r.body["messages"]) for r in fake_upstream.state.message_requests()]
+    assert "interactive now" in prompts[0]
+
+
+def _queue_len(svc: Service) -> int:
+    import redis as sync_redis
+
+    return int(sync_redis.Redis.from_url(svc.env["REDIS_URL"]).zcard(svc.env["QUEUE_NAME"]))
