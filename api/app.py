@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from api import chat, models
+from api import batches, chat, jobs, models, openai_batches
 from api.errors import install_error_handlers
 from config.settings import Settings, get_settings
 from jobs.client import JobClient
@@ -38,6 +38,9 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     install_error_handlers(app)
     app.include_router(chat.router)
     app.include_router(models.router)
+    app.include_router(batches.router)  # before jobs: /v1/jobs/batch is not a job id
+    app.include_router(jobs.router)
+    app.include_router(openai_batches.router)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -284,7 +284,9 @@ def _frame(entry_id: str | None, kind: str, data: str) -> bytes:
     return f"{head}event: {kind}\ndata: {data}\n\n".encode()
 
 
-async def _view_response(redis: Redis, record: JobRecord, status: int, *, replayed: bool = False) -> JSONResponse:
+async def _view_response(
+    redis: Redis, record: JobRecord, status: int, *, replayed: bool = False
+) -> JSONResponse:
     state = await records.observe(redis, record)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(job_view(record, state), status_code=status, headers=headers)

@@ -12,7 +12,6 @@ EXPIRED_TTL_S, so an expired job answers 410 rather than a bare 404.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -237,9 +236,7 @@ async def commit(
         await pipe.execute()
 
 
-async def commit_once(
-    redis: Redis, record: JobRecord, settings: Settings, *, claim_key: str
-) -> str | None:
+async def commit_once(redis: Redis, record: JobRecord, settings: Settings, *, claim_key: str) -> str | None:
     """Commit `record` unless `claim_key` already names a job; return that job's id if it does.
 
     WATCH makes the check and the write one step: two concurrent requests with
@@ -363,7 +360,3 @@ async def wait_done(redis: Redis, record: JobRecord, *, timeout_s: float) -> Job
         batch = await event_stream.read(redis, record.id, after, block_ms=min(remaining_ms, 1000))
         if batch:
             after = batch[-1][0]
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

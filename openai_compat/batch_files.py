@@ -74,7 +74,9 @@ def _parse_line(number: int, raw: str) -> BatchLine:
 
 
 def _line_error(number: int, reason: str) -> ApiError:
-    return invalid_request(f"Line {number} of the file is invalid: {reason}.", param="file", code="invalid_file")
+    return invalid_request(
+        f"Line {number} of the file is invalid: {reason}.", param="file", code="invalid_file"
+    )
 
 
 def output_line(
@@ -120,7 +122,9 @@ def parse_multipart(content_type: str, body: bytes) -> dict[str, FormPart]:
             continue
         params = _disposition(head.decode("utf-8", "replace"))
         if "name" in params:
-            parts[params["name"]] = FormPart(params["name"], data.removesuffix(b"\r\n"), params.get("filename"))
+            parts[params["name"]] = FormPart(
+                params["name"], data.removesuffix(b"\r\n"), params.get("filename")
+            )
     return parts
 
 

@@ -42,6 +42,10 @@ class ChatCompletionBody(BaseModel):
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     user: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    audio: dict[str, Any] | None = None
+    modalities: list[str] | None = None
 
 
 def owner_of(api_key: str | None) -> str | None:
@@ -64,8 +68,7 @@ def build_job(
             param="model",
             code="model_not_found",
         ) from None
-    if body.n not in (None, 1):
-        raise invalid_request("Only n=1 is supported.", param="n", code="unsupported_parameter")
+    _reject_unsupported(body)
     if len(body.messages) > settings.max_messages:
         raise invalid_request(f"At most {settings.max_messages} messages are accepted.", param="messages")
     messages = [_normalize(i, m) for i, m in enumerate(body.messages)]
@@ -79,12 +82,7 @@ def build_job(
             code="request_too_large",
         )
     _check_response_format(body.response_format)
-    if body.tools:
-        raise invalid_request(
-            "Function calling (`tools`) is not supported yet.",
-            param="tools",
-            code="unsupported_parameter",
-        )
+    _check_tools(body)
     chain = settings.chain_overrides().get(route.alias) or [route.cli_model, *route.fallbacks]
     stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
     params = JobParams(
@@ -93,6 +91,7 @@ def build_job(
         top_p=body.top_p,
         stop=stop,
         response_format=body.response_format,
+        tools=body.tools or None,
         tool_choice=body.tool_choice,
         user=body.user,
     )
@@ -109,6 +108,20 @@ def build_job(
         priority="bulk" if bulk else "interactive",
         timeout_s=settings.job_timeout_s,
     )
+
+
+def _reject_unsupported(body: ChatCompletionBody) -> None:
+    """Parameters the CLI cannot honour and that would change the answer's shape: a 400 each."""
+    if body.n not in (None, 1):
+        raise invalid_request("Only n=1 is supported.", param="n", code="unsupported_parameter")
+    if body.logprobs or body.top_logprobs:
+        param = "logprobs" if body.logprobs else "top_logprobs"
+        raise invalid_request(
+            "Log probabilities are not available.", param=param, code="unsupported_parameter"
+        )
+    if body.audio is not None or (body.modalities and set(body.modalities) - {"text"}):
+        param = "audio" if body.audio is not None else "modalities"
+        raise invalid_request("Only text output is supported.", param=param, code="unsupported_parameter")
 
 
 def _normalize(index: int, message: ChatMessage) -> JobMessage:
@@ -147,6 +160,40 @@ def _part_text(part: dict[str, Any], param: str) -> str:
         param=param,
         code="unsupported_content",
     )
+
+
+def _check_tools(body: ChatCompletionBody) -> None:
+    names = set()
+    for i, tool in enumerate(body.tools or []):
+        function = tool.get("function")
+        if tool.get("type") != "function" or not isinstance(function, dict):
+            raise invalid_request(
+                "Only tools of type `function` are supported.",
+                param=f"tools[{i}].type",
+                code="unsupported_parameter",
+            )
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise invalid_request("Each function needs a name.", param=f"tools[{i}].function.name")
+        parameters = function.get("parameters", {"type": "object"})
+        if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
+            raise invalid_request(
+                "Function parameters must be a JSON Schema of type object.",
+                param=f"tools[{i}].function.parameters",
+            )
+        names.add(name)
+    choice = body.tool_choice
+    if choice is None or choice in ("none", "auto"):
+        return
+    if choice == "required":
+        if not names:
+            raise invalid_request("tool_choice `required` needs tools.", param="tool_choice")
+        return
+    wanted = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
+    if wanted not in names:
+        raise invalid_request(
+            f"tool_choice names a function that is not in tools: {wanted!r}.", param="tool_choice"
+        )
 
 
 def _check_response_format(fmt: dict[str, Any] | None) -> None:

@@ -216,9 +216,7 @@ def test_login_runs_the_cli_in_the_workers_config_dir(tmp_path: Path) -> None:
     )
     fake_cli.chmod(fake_cli.stat().st_mode | stat.S_IEXEC)
     config = tmp_path / "claude-config"
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "REDIS_URL"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_", "REDIS_URL"))}
     env.update(
         {
             "CLAUDE_CLI_PATH": str(fake_cli),

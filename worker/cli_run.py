@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from claude_agent_sdk import (
@@ -32,10 +34,12 @@ from config.settings import Settings
 from jobs.contract import CompletionJob, ResultEvent, Usage
 from worker import failures
 from worker.failures import Failure
+from worker.function_calling import decision_result, decision_schema, tools_active, tools_prompt
 from worker.notice_guard import NoticeGuard
 from worker.process_tree import kill_tree_in
-from worker.prompt import plan_prompt
+from worker.prompt import flat_transcript, plan_prompt
 from worker.stop_sequences import StopScanner
+from worker.transcript import remove_transcripts, write_transcript
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,8 @@ class _RunState:
 
 
 def output_format(job: CompletionJob) -> dict[str, Any] | None:
+    if tools_active(job.params):
+        return {"type": "json_schema", "schema": decision_schema(job.params)}
     fmt = job.params.response_format or {}
     if fmt.get("type") == "json_schema":
         return {"type": "json_schema", "schema": fmt["json_schema"]["schema"]}
@@ -73,11 +79,22 @@ def output_format(job: CompletionJob) -> dict[str, Any] | None:
 def build_options(
     job: CompletionJob, model: str, scratch_dir: str, settings: Settings
 ) -> tuple[ClaudeAgentOptions, str]:
+    """CLI options and prompt for one run; earlier turns go into a session the CLI resumes."""
     plan = plan_prompt(job.messages, system_mode=settings.system_prompt_mode)
     env = settings.cli_env()
     if job.params.max_tokens:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(job.params.max_tokens)
+    prompt, resume = plan.prompt, None
+    if plan.history:
+        try:
+            resume = write_transcript(cli_config_dir(env), scratch_dir, plan.history, model)
+        except OSError as exc:
+            log.warning("cannot write the session transcript (%s); flattening the conversation", exc)
+            prompt = flat_transcript(plan)
     structured = output_format(job)
+    system_prompt = plan.system_prompt
+    if tools_active(job.params):
+        system_prompt = _with_extra_system(system_prompt, tools_prompt(job.params))
     options = ClaudeAgentOptions(
         tools=[],
         allowed_tools=[],
@@ -85,17 +102,32 @@ def build_options(
         mcp_servers={},
         strict_mcp_config=True,
         cwd=scratch_dir,
-        system_prompt=plan.system_prompt,  # type: ignore[arg-type]
+        system_prompt=system_prompt,  # type: ignore[arg-type]
         include_partial_messages=True,
         model=model,
         max_turns=3 if structured else 1,
         output_format=structured,
+        resume=resume,
         env=env,
         cli_path=settings.claude_cli_path,
         extra_args={"no-session-persistence": None},
         stderr=_log_stderr,
     )
-    return options, plan.prompt
+    return options, prompt
+
+
+def _with_extra_system(system_prompt: str | dict[str, Any], extra: str) -> str | dict[str, Any]:
+    if isinstance(system_prompt, dict):
+        return {**system_prompt, "append": f"{system_prompt.get('append', '')}\n\n{extra}".strip()}
+    return f"{system_prompt}\n\n{extra}".strip()
+
+
+def cli_config_dir(env: dict[str, str]) -> Path:
+    """The CLAUDE_CONFIG_DIR the CLI will use, from its own environment."""
+    if env.get("CLAUDE_CONFIG_DIR"):
+        return Path(env["CLAUDE_CONFIG_DIR"])
+    home = env.get("HOME") or os.environ.get("HOME") or str(Path.home())
+    return Path(home) / ".claude"
 
 
 async def run_cli(
@@ -140,11 +172,19 @@ async def run_cli(
                 failure = state.assistant_failure or failures.failure("cli_crash", type(exc).__name__)
                 log.warning("cli run failed: %s", exc)
                 return RunOutcome(failure=failure, emitted_text=state.emitted)
+        finally:
+            if options.resume:
+                remove_transcripts(cli_config_dir(options.env), scratch)
     tail = "" if structured else stops.feed(notice.flush()) + stops.flush()
     if tail:
         state.emitted = True
         await emit_text(tail)
-    return _finish(job, state, stops.stopped)
+    outcome = _finish(job, state, stops.stopped)
+    if structured and outcome.result is not None and outcome.result.text:
+        # structured answers are complete only at the end: stream them as one delta
+        await emit_text(outcome.result.text)
+        outcome.emitted_text = True
+    return outcome
 
 
 async def _guarded(
@@ -236,18 +276,25 @@ def _finish(job: CompletionJob, state: _RunState, stopped: bool) -> RunOutcome:
     if structured:
         if result.structured_output is None:
             return RunOutcome(failure=failures.failure("invalid_output"))
-        text = json.dumps(result.structured_output, ensure_ascii=False)
+        if tools_active(job.params):
+            text, tool_calls = decision_result(result.structured_output)
+        else:
+            text, tool_calls = json.dumps(result.structured_output, ensure_ascii=False), None
     else:
         text = "".join(state.text_parts) or text
         if job.params.stop:
             text = _cut(text, job.params.stop)
+        tool_calls = None
     finish = "length" if result.stop_reason == "max_tokens" and not stopped else "stop"
+    if tool_calls:
+        finish = "tool_calls"
     return RunOutcome(
         result=ResultEvent(
             text=text,
             finish_reason=finish,
             model=state.answered_model or state.model,
             usage=_usage(result),
+            tool_calls=tool_calls,
             duration_ms=result.duration_ms,
         ),
         emitted_text=state.emitted,
