@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from api import batches, chat, jobs, models, openai_batches
+from api import batches, chat, jobs, models, openai_batches, operations, responses
 from api.errors import install_error_handlers
+from api.request_id import RequestIdMiddleware
 from config.settings import Settings, get_settings
 from jobs.client import JobClient
 from jobs.connection import connect
@@ -36,14 +37,13 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app = FastAPI(title="litellm-claude", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(operations.router)
     app.include_router(chat.router)
+    app.include_router(responses.router)
     app.include_router(models.router)
     app.include_router(batches.router)  # before jobs: /v1/jobs/batch is not a job id
     app.include_router(jobs.router)
     app.include_router(openai_batches.router)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

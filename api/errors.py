@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from jobs.flow import JobFailed
 from openai_compat.errors import ApiError, error_body, from_validation_errors
 
 log = logging.getLogger(__name__)
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(JobFailed, _job_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
@@ -23,6 +25,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+
+
+async def _job_failed(request: Request, exc: JobFailed) -> JSONResponse:
+    return await _api_error(request, ApiError.from_job_error(exc.error))
 
 
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -150,7 +150,12 @@ async def owned_record(request: Request, job_id: str, api_key: str | None) -> Jo
             param="job_id",
             code="job_expired",
         )
-    raise ApiError(404, f"No job with id {job_id!r}.", param="job_id", code="job_not_found")
+    raise ApiError(
+        404,
+        f"No job with id {job_id!r} (job results are kept for {settings_of(request).result_ttl_s} seconds).",
+        param="job_id",
+        code="job_not_found",
+    )
 
 
 async def check_capacity(request: Request, adding: int) -> None:
@@ -187,19 +192,28 @@ async def create_job(request: Request, api_key: str | None = Depends(require_api
             param="Idempotency-Key",
             code="invalid_idempotency_key",
         )
-    await check_capacity(request, 1)
     record = records.new_record(
         job, settings, metadata=body.metadata, idempotency_key=idem, request_hash=request_hash(body)
     )
     redis = redis_of(request)
     if idem is None:
+        await check_capacity(request, 1)
         await records.commit(redis, [record], settings)
         return await _view_response(redis, record, 202)
     claim = idempotency(job.owner or "anonymous", hashlib.sha256(idem.encode()).hexdigest()[:32])
-    existing = await records.commit_once(redis, record, settings, claim_key=claim)
+    existing: bytes | str | None = await redis.get(claim)
     if existing is None:
-        return await _view_response(redis, record, 202)
-    previous = await owned_record(request, existing, api_key)
+        await check_capacity(request, 1)
+        existing = await records.commit_once(redis, record, settings, claim_key=claim)
+        if existing is None:
+            return await _view_response(redis, record, 202)
+    job_id = existing.decode() if isinstance(existing, bytes) else str(existing)
+    return await _replay(request, job_id, record, api_key)
+
+
+async def _replay(request: Request, job_id: str, record: JobRecord, api_key: str | None) -> JSONResponse:
+    """The job an earlier request with the same Idempotency-Key created."""
+    previous = await owned_record(request, job_id, api_key)
     if previous.request_hash != record.request_hash:
         raise ApiError(
             422,
@@ -207,7 +221,7 @@ async def create_job(request: Request, api_key: str | None = Depends(require_api
             param="Idempotency-Key",
             code="idempotency_key_reused",
         )
-    return await _view_response(redis, previous, 202, replayed=True)
+    return await _view_response(redis_of(request), previous, 202, replayed=True)
 
 
 @router.get("/v1/jobs/{job_id}")

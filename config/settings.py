@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     request_timeout_s: float = 600.0
     max_body_bytes: int = 10_000_000
 
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", description="json (one object per line) or text.")
+
     # --- Jobs and events ------------------------------------------------------
     job_timeout_s: float = 600.0
     events_ttl_s: int = 3600

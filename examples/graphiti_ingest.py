@@ -163,11 +163,17 @@ class CallLog:
                 body = json.loads(request.content or b"{}")
             except ValueError:
                 body = {"_raw": request.content.decode(errors="replace")}
-            self.bodies.append({"method": request.method, "path": request.url.path, "body": body})
+            request.extensions["call_index"] = len(self.bodies)
+            self.bodies.append(
+                {"t": time.time(), "method": request.method, "path": request.url.path, "body": body}
+            )
 
     async def on_response(self, response: httpx.Response) -> None:
         self.in_flight -= 1
         self.statuses[response.status_code] += 1
+        index = response.request.extensions.get("call_index")
+        if index is not None:
+            self.bodies[index].update(status=response.status_code, done=time.time())
         if response.status_code >= 400:
             await response.aread()
             self.failures.append(f"{response.request.url.path} {response.status_code}: {response.text[:500]}")
@@ -263,6 +269,9 @@ async def ingest(
     )
     try:
         await graphiti.build_indices_and_constraints()
+        # graphiti-core 0.31.2: KuzuDriver.build_indices_and_constraints is a no-op, so the
+        # full-text indices its searches query are never made; its graph_ops make them.
+        await driver.graph_ops.build_indices_and_constraints(driver)
         start = time.monotonic()
         result = await graphiti.add_episode_bulk(episodes)
         wall = time.monotonic() - start

@@ -16,19 +16,31 @@ def cancel(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:cancel"
 
 
-CLI_SLOTS = f"{PREFIX}:cli-slots"
-"""Sorted set of CLI process leases (score = lease expiry, ms): the global cap."""
-
-CLI_SLOTS_FREED = f"{PREFIX}:cli-slots:freed"
-"""List pushed on every slot release, so waiting workers wake without polling."""
-
-FALLBACKS = f"{PREFIX}:stats:fallbacks"
-"""Counter of jobs answered by a fallback model."""
+# Keys below are scoped by the deployment's queue name: every API and worker
+# sharing a queue shares its CLI cap, cooldowns and metrics.
 
 
-def cooldown(model: str) -> str:
+def cli_slots(queue: str) -> str:
+    """Sorted set of CLI process leases (score = lease expiry, ms): the global cap."""
+    return f"{queue}:cli-slots"
+
+
+def cli_slots_freed(queue: str) -> str:
+    """List pushed on every slot release, so waiting workers wake without polling."""
+    return f"{queue}:cli-slots:freed"
+
+
+def cooldown(queue: str, model: str) -> str:
     """Set while `model` is usage-limited; value and TTL are the reset time."""
-    return f"{PREFIX}:cooldown:{model}"
+    return f"{queue}:cooldown:{model}"
+
+
+def metrics_counters(queue: str) -> str:
+    return f"{queue}:metrics:counters"
+
+
+def metrics_histogram(queue: str, name: str) -> str:
+    return f"{queue}:metrics:hist:{name}"
 
 
 # --- Async jobs, batches and the OpenAI Batch API (records expire after RESULT_TTL_S) ---------

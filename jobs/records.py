@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arq.constants import job_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import to_unix_ms
 from pydantic import BaseModel, Field
@@ -335,17 +335,43 @@ async def cancel(
 ) -> None:
     """Stop a job that has not finished.
 
-    A queued job gets its terminal `job_cancelled` event here, at once (arq drops
-    an aborted job before start without running it, so no worker would publish
-    one); JobClient.cancel then makes sure no worker runs it. A running job is
-    stopped by its worker, which publishes the event itself.
+    A queued job gets its terminal `job_cancelled` event here, at once, and is
+    taken out of arq's queue if no worker holds it yet. Otherwise (running, or
+    picked up a moment ago) JobClient.cancel has the worker stop it: a worker
+    that has not started it drops it unrun, one that has kills its CLI and
+    publishes the event itself.
     """
     if state.status == "queued":
         event = ErrorEvent(attempt=max(1, state.attempts), error=cancelled_error())
         await event_stream.publish(
             redis, record.id, event, maxlen=settings.events_maxlen, ttl_s=settings.events_ttl_s
         )
+        if await _dequeue(redis, record.job):
+            return
     await client.cancel(record.job)
+
+
+async def _dequeue(redis: Redis, job: CompletionJob) -> bool:
+    """Remove a job no worker has taken from arq's queue; False if a worker holds it.
+
+    A worker takes a job by setting its in-progress key (WATCHed here, so a take
+    racing this one makes it fail). A worker that read the queue just before the
+    removal finds the job's payload gone and drops it without running it.
+    """
+    in_progress = in_progress_key_prefix + job.id
+    async with redis.pipeline(transaction=True) as pipe:
+        await pipe.watch(in_progress)
+        if await pipe.exists(in_progress):
+            await pipe.reset()
+            return False
+        pipe.multi()
+        pipe.zrem(job.queue, job.id)
+        pipe.delete(job_key_prefix + job.id)
+        try:
+            await pipe.execute()
+        except WatchError:
+            return False
+    return True
 
 
 async def wait_done(redis: Redis, record: JobRecord, *, timeout_s: float) -> JobState:

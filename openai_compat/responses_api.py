@@ -120,7 +120,9 @@ def _input_messages(value: Any) -> list[ChatMessage]:
         return [ChatMessage(role="user", content=value)]
     if not isinstance(value, list) or not value:
         raise invalid_request(
-            "input must be a string or a non-empty list of message items.", param="input", code="invalid_value"
+            "input must be a string or a non-empty list of message items.",
+            param="input",
+            code="invalid_value",
         )
     return [_input_item(i, item) for i, item in enumerate(value)]
 
@@ -153,7 +155,9 @@ def _content_text(content: Any, param: str) -> str:
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise invalid_request(f"{param} must be a string or a list of parts.", param=param, code="invalid_value")
+        raise invalid_request(
+            f"{param} must be a string or a list of parts.", param=param, code="invalid_value"
+        )
     return "\n".join(_part_text(part, f"{param}[{i}]") for i, part in enumerate(content))
 
 
@@ -191,7 +195,9 @@ def _response_format(text: dict[str, Any] | None) -> dict[str, Any] | None:
     schema = fmt.get("schema")
     if not isinstance(schema, dict):
         raise invalid_request(
-            "text.format.schema must be a JSON Schema object.", param="text.format.schema", code="invalid_value"
+            "text.format.schema must be a JSON Schema object.",
+            param="text.format.schema",
+            code="invalid_value",
         )
     name = fmt.get("name")
     if not isinstance(name, str) or not name:

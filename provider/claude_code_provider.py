@@ -22,7 +22,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config.settings import Settings, get_settings
-from jobs.client import JobClient
+from jobs.client import JobClient, JobRefused
 from jobs.connection import connect
 from jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
 from openai_compat.errors import ApiError, from_validation_errors
@@ -34,6 +34,7 @@ from provider.sync_loop import SyncLoop
 _BODY_FIELDS = frozenset(ChatCompletionBody.model_fields) - {"model", "messages", "stream"}
 _USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details")
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+_STILL_RUNNING = ("timeout", "queue_timeout")  # error codes after which the job must be cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class Submitted:
     client: JobClient
     job: CompletionJob
     wait_s: float
+    start_timeout_s: float
 
 
 class ClaudeCodeProvider(CustomLLM):
@@ -165,14 +167,16 @@ class ClaudeCodeProvider(CustomLLM):
     async def _complete(self, call: Call) -> ModelResponse:
         sub = await self._submit(call, stream=False)
         try:
-            final = await sub.client.wait(sub.job.id, timeout_s=sub.wait_s)
+            final = await sub.client.wait(
+                sub.job.id, timeout_s=sub.wait_s, start_timeout_s=sub.start_timeout_s
+            )
         except asyncio.CancelledError:
             self._cancel_later(sub)
             raise
         except _REDIS_DOWN as exc:
             raise queue_unavailable(str(exc), model=call.model) from exc
         if isinstance(final, ErrorEvent):
-            if final.error.code == "timeout":
+            if final.error.code in _STILL_RUNNING:
                 self._cancel_later(sub)
             raise to_litellm_error(final.error, model=call.model)
         return ModelResponse(**completion_object(sub.job, final))
@@ -181,7 +185,8 @@ class ClaudeCodeProvider(CustomLLM):
         sub = await self._submit(call, stream=True)
         finished = False
         try:
-            async for event in sub.client.events(sub.job.id, timeout_s=sub.wait_s):
+            events = sub.client.events(sub.job.id, timeout_s=sub.wait_s, start_timeout_s=sub.start_timeout_s)
+            async for event in events:
                 if isinstance(event, DeltaEvent):
                     yield _chunk(event.text)
                 elif isinstance(event, ResultEvent):
@@ -189,7 +194,7 @@ class ClaudeCodeProvider(CustomLLM):
                     for chunk in _final_chunks(event):
                         yield chunk
                 elif isinstance(event, ErrorEvent):
-                    finished = event.error.code != "timeout"  # a timed-out job is still running
+                    finished = event.error.code not in _STILL_RUNNING
                     raise to_litellm_error(event.error, model=call.model)
         except _REDIS_DOWN as exc:
             raise queue_unavailable(str(exc), model=call.model) from exc
@@ -212,10 +217,12 @@ class ClaudeCodeProvider(CustomLLM):
             job = job.model_copy(update={"timeout_s": min(job.timeout_s, call.timeout)})
         client = self._client(settings, model=call.model)
         try:
-            await client.submit(job)
+            await client.submit(job, max_depth=settings.max_queue_depth)
+        except JobRefused as refused:
+            raise to_litellm_error(refused.error, model=call.model) from None
         except _REDIS_DOWN as exc:
             raise queue_unavailable(str(exc), model=call.model) from exc
-        return Submitted(client, job, wait_s)
+        return Submitted(client, job, wait_s, min(settings.queue_wait_timeout_s, wait_s))
 
     def _client(self, settings: Settings, *, model: str) -> JobClient:
         if not settings.redis_url:

@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}
     if overrides:
         settings = settings.model_copy(update=overrides)
-    setup_logging(settings.secrets())
+    setup_logging(settings.secrets(), level=settings.log_level, json_format=settings.log_format == "json")
     with _redis_url(settings, allow_embedded=args.command == "serve") as url:
         runner = {"serve": run_all, "api": run_api, "worker": run_worker}[args.command]
         with contextlib.suppress(KeyboardInterrupt):

@@ -7,6 +7,8 @@ import logging
 import time
 from collections.abc import Iterable
 
+from telemetry.log_context import AddLogContext
+
 REDACTED = "[REDACTED]"
 
 
@@ -41,8 +43,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def setup_logging(secrets: Iterable[str], *, level: str = "INFO", json_format: bool = False) -> None:
+def setup_logging(secrets: Iterable[str], *, level: str = "INFO", json_format: bool = True) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(AddLogContext())
     handler.addFilter(RedactSecrets(secrets))
     handler.setFormatter(
         JsonFormatter()

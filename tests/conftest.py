@@ -42,8 +42,7 @@ def redis_url() -> str:
         client.ping()
     except redis.ConnectionError as exc:  # pragma: no cover - .ci/run starts one
         pytest.exit(f"no Redis at {url} ({exc}); start redis-server or set TEST_REDIS_URL", 2)
-    client.flushdb()
-    client.close()
+    client.close()  # no flush: sessions share the database; unique queue names keep them apart
     return url
 
 
@@ -68,6 +67,7 @@ class Service:
     env: dict[str, str]
     log_dir: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    sessions: set[int] = field(default_factory=set)
 
     def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
         log = open(self.log_dir / f"{name}.log", "ab")
@@ -80,6 +80,7 @@ class Service:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.sessions.add(self.processes[name].pid)
 
     def stop(self, name: str) -> None:
         proc = self.processes.pop(name, None)

@@ -14,6 +14,9 @@ import pytest
 import redis
 
 from fake_anthropic import FakeUpstream
+from jobs import records
+from jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
+from jobs.records import derive
 from tests.conftest import API_KEY, Service, free_port, service_env
 
 OTHER_KEY = "sk-test-other-caller-99887766554433"
@@ -33,7 +36,9 @@ def unique(prefix: str) -> str:
 
 
 def submit(url: str, payload: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(f"{url}/v1/jobs", json=payload, headers=bearer() if headers is None else headers, timeout=30)
+    return httpx.post(
+        f"{url}/v1/jobs", json=payload, headers=bearer() if headers is None else headers, timeout=30
+    )
 
 
 def get_job(url: str, job_id: str, key: str = API_KEY) -> httpx.Response:
@@ -92,6 +97,34 @@ def read_sse(
     return frames
 
 
+# --- Status derivation, pure ---------------------------------------------------------------------
+
+
+def test_status_is_derived_from_events() -> None:
+    started = StartedEvent(model="claude-sonnet", attempt=1)
+    retried = StartedEvent(model="claude-sonnet", attempt=2)
+    result = ResultEvent(text="hi", model="claude-sonnet", attempt=2)
+    cancelled = ErrorEvent(attempt=1, error=records.cancelled_error())
+    assert derive([], in_queue=True, position=3, depth=9).status == "queued"
+    assert derive([], in_queue=True, position=3, depth=9).position == 3
+    running = derive([("1000-0", started), ("1500-0", DeltaEvent(text="h"))], in_queue=True)
+    assert (running.status, running.started_ms, running.attempts) == ("running", 1000, 1)
+    done = derive([("1000-0", started), ("2000-0", retried), ("3000-0", result)], in_queue=False)
+    assert (done.status, done.attempts, done.model, done.finished_ms) == (
+        "succeeded",
+        2,
+        "claude-sonnet",
+        3000,
+    )
+    assert done.terminal_id == "3000-0"
+    # the first terminal event decides: a cancelled job stays cancelled whatever follows
+    raced = derive([("1000-0", cancelled), ("1001-0", started), ("1002-0", result)], in_queue=True)
+    assert raced.status == "cancelled" and raced.error is not None
+    # arq let go of it without a terminal event: lost, not queued forever
+    lost = derive([("1000-0", started)], in_queue=False)
+    assert lost.status == "failed" and lost.error is not None and lost.error.code == "job_lost"
+
+
 # --- On the shared service (one worker) ---------------------------------------------------------
 
 
@@ -144,13 +177,14 @@ def test_cancel_a_running_job_kills_its_cli(service: Service, fake_upstream: Fak
     job_id = submit(service.url, body(text, model="haiku")).json()["id"]
     wait_for(lambda: upstream_saw(fake_upstream, text), "the CLI to call the upstream")
     assert get_job(service.url, job_id).json()["status"] == "running"
+    worker = psutil.Process(service.processes["worker-1"].pid)
+    assert wait_for(lambda: _cli_children(worker), "the job's CLI process")
     reply = httpx.delete(f"{service.url}/v1/jobs/{job_id}", headers=bearer(), timeout=30)
     assert reply.status_code == 200, reply.text
     cancelled = wait_status(service.url, job_id, "cancelled", "failed", "succeeded")
     assert cancelled["status"] == "cancelled"
     assert cancelled["error"]["code"] == "job_cancelled"
     wait_for(lambda: fake_upstream.state.stats()["in_flight"] == 0, "the CLI's upstream call to close")
-    worker = psutil.Process(service.processes["worker-1"].pid)
     wait_for(lambda: not _cli_children(worker), "no CLI process left under the worker")
 
 

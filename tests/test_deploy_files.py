@@ -249,6 +249,13 @@ def test_dockerfile_shape() -> None:
     assert_command_exists(as_argv(instructions("CMD")[0]))
 
 
+def test_every_package_in_the_tree_is_installed_by_pyproject() -> None:
+    """A package missing from `[tool.setuptools] packages` works from a checkout, not in the image."""
+    packages = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    in_tree = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
+    assert in_tree - packages == set()
+
+
 def test_build_context_has_what_the_install_needs_and_no_secret() -> None:
     context = set(build_context())
     assert "pyproject.toml" in context and "config/litellm_config.yaml" in context

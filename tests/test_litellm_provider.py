@@ -6,8 +6,12 @@ queue as the `service` fixture's worker; only the model (`fake_upstream`) is fak
 
 from __future__ import annotations
 
-import json
 import os
+
+# Before LiteLLM is imported: its bundled cost map, no download attempts at import time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import json
 import secrets
 import signal
 import subprocess
@@ -155,6 +159,18 @@ def _event_types(conn: redis.Redis, job_id: str) -> list[str]:
     return [json.loads(fields[b"e"])["type"] for _id, fields in conn.xrange(keys.events(job_id))]
 
 
+def _assert_cancelled(conn: redis.Redis, job_id: str) -> None:
+    """The job got a cancel request and ended without a result."""
+    deadline = time.monotonic() + 10
+    while not conn.exists(keys.cancel(job_id)):
+        assert time.monotonic() < deadline, "the abandoned job was not cancelled"
+        time.sleep(0.05)
+    while "result" not in (types := _event_types(conn, job_id)) and "error" not in types:
+        assert time.monotonic() < deadline + 20, f"the cancelled job never ended: {types}"
+        time.sleep(0.1)
+    assert "result" not in types
+
+
 # -- through the proxy process -----------------------------------------------------------------
 
 
@@ -239,19 +255,80 @@ def test_response_format_json_schema(client: openai.OpenAI) -> None:
 
 def test_rate_limit_is_a_429_with_retry_after(client: openai.OpenAI, fake_upstream: FakeUpstream) -> None:
     fake_upstream.state.script("sonnet", ["429"], sticky=True)
+    messages: Any = [{"role": "user", "content": "too many"}]
     with pytest.raises(openai.RateLimitError) as caught:
-        client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "too many"}])
+        client.chat.completions.create(model="sonnet", messages=messages)
     assert caught.value.status_code == 429
     assert int(caught.value.response.headers["retry-after"]) >= 1
+    # streamed: still a 429 before any chunk (LiteLLM drops the retry-after header on this path)
+    with pytest.raises(openai.RateLimitError) as streamed:
+        client.chat.completions.create(model="sonnet", messages=messages, stream=True)
+    assert streamed.value.status_code == 429
 
 
-def test_unsupported_tools_are_a_400(client: openai.OpenAI) -> None:
-    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+def test_client_leaving_a_stream_cancels_the_job(
+    proxy: Proxy, fake_upstream: FakeUpstream, redis_client: redis.Redis
+) -> None:
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.5)
+    marker = f"leave-{uuid.uuid4().hex}"
+    body = {
+        "model": "sonnet",
+        "stream": True,
+        "user": marker,
+        "messages": [{"role": "user", "content": "a long answer that nobody reads to the end"}],
+    }
+    headers = {"Authorization": f"Bearer {MASTER_KEY}"}
+    with httpx.stream(
+        "POST", f"{proxy.url}/v1/chat/completions", json=body, headers=headers, timeout=60
+    ) as response:
+        assert response.status_code == 200
+        assert any('"content"' in line for line in response.iter_lines())  # stops at the first text
+    job_id = _job_id_for(redis_client, marker)
+    _assert_cancelled(redis_client, job_id)
+
+
+def test_unsupported_parameter_is_a_400(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client.chat.completions.create(
-            model="sonnet", messages=[{"role": "user", "content": "use a tool"}], tools=[tool]
-        )
+        client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "two"}], n=2)
     assert caught.value.status_code == 400
+    # the proxy puts the status in `code`; our message, type and param come through
+    assert "Only n=1 is supported." in caught.value.message
+    assert caught.value.type == "invalid_request_error"
+    assert caught.value.param == "n"
+
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    },
+}
+
+
+def test_tool_calls_whole_and_streamed(client: openai.OpenAI) -> None:
+    messages: Any = [{"role": "user", "content": "What is the weather in Paris?"}]
+    whole = client.chat.completions.create(
+        model="sonnet", messages=messages, tools=[WEATHER_TOOL], tool_choice="required"
+    )
+    assert whole.choices[0].finish_reason == "tool_calls"
+    calls = whole.choices[0].message.tool_calls or []
+    assert calls and all(c.function.name == "get_weather" for c in calls)  # type: ignore[union-attr]
+    assert all(set(json.loads(c.function.arguments)) == {"city"} for c in calls)  # type: ignore[union-attr]
+
+    chunks = list(
+        client.chat.completions.create(
+            model="sonnet", messages=messages, tools=[WEATHER_TOOL], tool_choice="required", stream=True
+        )
+    )
+    streamed = [t for c in chunks if c.choices for t in (c.choices[0].delta.tool_calls or [])]
+    assert len(streamed) == len(calls)
+    assert all(t.function is not None and t.function.name == "get_weather" for t in streamed)
+    assert "tool_calls" in [c.choices[0].finish_reason for c in chunks if c.choices]
 
 
 # -- in process: LiteLLM's own entry points through the registered provider -------------------
@@ -303,12 +380,4 @@ def test_abandoned_sync_stream_cancels_the_job(
     )
     assert next(iter(chunks))["text"]
     chunks.close()  # type: ignore[attr-defined]  # a generator
-    job_id = _job_id_for(redis_client, marker)
-    deadline = time.monotonic() + 10
-    while not redis_client.exists(keys.cancel(job_id)):
-        assert time.monotonic() < deadline, "the abandoned job was not cancelled"
-        time.sleep(0.05)
-    while "result" not in (types := _event_types(redis_client, job_id)) and "error" not in types:
-        assert time.monotonic() < deadline + 20, f"the cancelled job never ended: {types}"
-        time.sleep(0.1)
-    assert "result" not in types
+    _assert_cancelled(redis_client, _job_id_for(redis_client, marker))

@@ -20,16 +20,26 @@ from tests.conftest import API_KEY, Service, free_port, service_env
 Factory = Callable[..., Service]
 
 
-def cli_processes() -> list[int]:
-    """Pids of CLI processes run by any worker (each works in its own `lc-job-*` directory)."""
+def cli_processes(svc: Service) -> list[int]:
+    """Pids of CLI processes run by this service's workers.
+
+    Each job's CLI works in its own `lc-job-*` directory; workers run in their own
+    sessions (start_new_session), which their CLI children inherit, so other
+    services on the machine are not counted.
+    """
+    sessions = svc.sessions
     pids = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.path.basename(os.readlink(entry / "cwd")).startswith("lc-job-"):
-                    pids.append(int(entry.name))
-            except OSError:
+        if not entry.name.isdigit():
+            continue
+        try:
+            if not os.path.basename(os.readlink(entry / "cwd")).startswith("lc-job-"):
                 continue
+            session = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3])
+        except (OSError, ValueError, IndexError):
+            continue
+        if session in sessions:
+            pids.append(int(entry.name))
     return pids
 
 
@@ -70,7 +80,7 @@ def make_service(
     for svc in started:
         for name in list(svc.processes):
             svc.stop(name)
-    wait_for(lambda: not cli_processes(), 10, "CLI processes to exit")
+        wait_for(lambda svc=svc: not cli_processes(svc), 10, "CLI processes to exit")
 
 
 def chat(svc: Service, content: str, model: str = "default", timeout: float = 60) -> httpx.Response:
@@ -116,9 +126,6 @@ def test_usage_limit_on_opus_sends_later_jobs_straight_to_sonnet(
     assert second.status_code == 200, second.text
     assert "sonnet" in second.json()["model"]
     assert not any("opus" in m for m in upstream_models(fake_upstream)), "Opus was touched during cooldown"
-    import redis as sync_redis
-
-    sync_redis.Redis.from_url(redis_url).delete("lc:cooldown:opus", "lc:cooldown:sonnet")
 
 
 def test_every_model_limited_is_429_with_retry_after(
@@ -128,21 +135,16 @@ def test_every_model_limited_is_429_with_retry_after(
     reset = int(time.time()) + 600
     fake_upstream.state.script("opus", [f"usage_limit:{reset}"], sticky=True)
     fake_upstream.state.script("sonnet", [f"usage_limit:{reset}"], sticky=True)
-    try:
-        reply = chat(svc, "nobody can answer")
-        assert reply.status_code == 429, reply.text
-        assert reply.json()["error"]["code"] == "usage_limit_reached"
-        retry_after = int(reply.headers["retry-after"])
-        assert 500 <= retry_after <= 600
-        # the next request does not reach the upstream at all
-        fake_upstream.state.clear_requests()
-        again = chat(svc, "still limited")
-        assert again.status_code == 429
-        assert upstream_models(fake_upstream) == []
-    finally:
-        import redis as sync_redis
-
-        sync_redis.Redis.from_url(redis_url).delete("lc:cooldown:opus", "lc:cooldown:sonnet")
+    reply = chat(svc, "nobody can answer")
+    assert reply.status_code == 429, reply.text
+    assert reply.json()["error"]["code"] == "usage_limit_reached"
+    retry_after = int(reply.headers["retry-after"])
+    assert 500 <= retry_after <= 600
+    # the next request does not reach the upstream at all
+    fake_upstream.state.clear_requests()
+    again = chat(svc, "still limited")
+    assert again.status_code == 429
+    assert upstream_models(fake_upstream) == []
 
 
 def test_a_silent_upstream_times_out_and_leaves_no_cli_process(
@@ -153,7 +155,7 @@ def test_a_silent_upstream_times_out_and_leaves_no_cli_process(
     reply = chat(svc, "hang forever", model="sonnet")
     assert reply.status_code == 504, reply.text
     assert reply.json()["error"]["type"] == "timeout_error"
-    wait_for(lambda: not cli_processes(), 5, "the CLI to be killed")
+    wait_for(lambda: not cli_processes(svc), 5, "the CLI to be killed")
 
 
 def test_a_client_disconnect_mid_stream_kills_the_cli(
@@ -176,8 +178,8 @@ def test_a_client_disconnect_mid_stream_kills_the_cli(
         for line in response.iter_lines():
             if '"content":"You' in line:
                 break
-        assert cli_processes(), "the CLI should be running mid-stream"
-    gone_after = wait_for(lambda: not cli_processes(), 5, "the CLI to be killed after disconnect")
+        assert cli_processes(svc), "the CLI should be running mid-stream"
+    gone_after = wait_for(lambda: not cli_processes(svc), 5, "the CLI to be killed after disconnect")
     print(f"CLI gone {gone_after:.2f}s after the client disconnected")
 
 
@@ -209,7 +211,7 @@ def test_a_worker_killed_mid_job_still_gives_one_complete_answer(
                 killed = True
                 os.killpg(svc.processes["worker-1"].pid, signal.SIGKILL)
                 svc.processes.pop("worker-1").wait()
-                for pid in cli_processes():  # the dead worker's orphaned CLI
+                for pid in cli_processes(svc):  # the dead worker's orphaned CLI
                     os.kill(pid, signal.SIGKILL)
                 fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
                 svc.start("worker-2", "worker")
@@ -229,7 +231,7 @@ def test_global_cap_bounds_cli_processes_across_workers(
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, len(cli_processes()))
+            peak = max(peak, len(cli_processes(svc)))
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample)

@@ -30,32 +30,32 @@ return 0
 
 
 class CliSlots:
-    def __init__(self, redis: Redis, *, cap: int, lease_s: float) -> None:
+    def __init__(self, redis: Redis, *, queue: str, cap: int, lease_s: float) -> None:
         self.redis = redis
+        self.key = keys.cli_slots(queue)
+        self.freed_key = keys.cli_slots_freed(queue)
         self.cap = cap
         self.lease_s = lease_s
         self._acquire = redis.register_script(_ACQUIRE)
 
     async def try_acquire(self, lease: str) -> bool:
         now_ms = int(time.time() * 1000)
-        ok = await self._acquire(
-            keys=[keys.CLI_SLOTS], args=[now_ms, self.cap, int(self.lease_s * 1000), lease]
-        )
+        ok = await self._acquire(keys=[self.key], args=[now_ms, self.cap, int(self.lease_s * 1000), lease])
         return bool(ok)
 
     async def release(self, lease: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(keys.CLI_SLOTS, lease)
-            pipe.lpush(keys.CLI_SLOTS_FREED, b"1")
-            pipe.ltrim(keys.CLI_SLOTS_FREED, 0, self.cap * 4)
-            pipe.expire(keys.CLI_SLOTS_FREED, int(self.lease_s) + 5)
+            pipe.zrem(self.key, lease)
+            pipe.lpush(self.freed_key, b"1")
+            pipe.ltrim(self.freed_key, 0, self.cap * 4)
+            pipe.expire(self.freed_key, int(self.lease_s) + 5)
             await pipe.execute()
 
     async def _renew(self, lease: str) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             expiry = int((time.time() + self.lease_s) * 1000)
-            await self.redis.zadd(keys.CLI_SLOTS, {lease: expiry}, xx=True)
+            await self.redis.zadd(self.key, {lease: expiry}, xx=True)
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -63,7 +63,7 @@ class CliSlots:
         lease = uuid.uuid4().hex
         while not await self.try_acquire(lease):
             # Woken by a release; the timeout covers holders that died without releasing.
-            await self.redis.blpop([keys.CLI_SLOTS_FREED], timeout=max(1, int(self.lease_s / 3)))
+            await self.redis.blpop([self.freed_key], timeout=max(1, int(self.lease_s / 3)))
         renew = asyncio.create_task(self._renew(lease))
         try:
             yield
@@ -73,4 +73,4 @@ class CliSlots:
 
     async def in_use(self) -> int:
         now_ms = int(time.time() * 1000)
-        return int(await self.redis.zcount(keys.CLI_SLOTS, now_ms, "+inf"))
+        return int(await self.redis.zcount(self.key, now_ms, "+inf"))

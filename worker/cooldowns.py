@@ -13,19 +13,19 @@ from redis.asyncio import Redis
 from jobs import keys
 
 
-async def set_cooldown(redis: Redis, model: str, reset_at: float) -> None:
+async def set_cooldown(redis: Redis, queue: str, model: str, reset_at: float) -> None:
     ttl_ms = int((reset_at - time.time()) * 1000)
     if ttl_ms > 0:
-        await redis.set(keys.cooldown(model), str(reset_at), px=ttl_ms)
+        await redis.set(keys.cooldown(queue, model), str(reset_at), px=ttl_ms)
 
 
-async def cooldown_until(redis: Redis, model: str) -> float | None:
-    raw = await redis.get(keys.cooldown(model))
+async def cooldown_until(redis: Redis, queue: str, model: str) -> float | None:
+    raw = await redis.get(keys.cooldown(queue, model))
     if raw is None:
         return None
     reset_at = float(raw)
     return reset_at if reset_at > time.time() else None
 
 
-async def clear_cooldown(redis: Redis, model: str) -> None:
-    await redis.delete(keys.cooldown(model))
+async def clear_cooldown(redis: Redis, queue: str, model: str) -> None:
+    await redis.delete(keys.cooldown(queue, model))

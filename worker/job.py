@@ -21,6 +21,8 @@ from jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
+from telemetry import log_context
+from telemetry.store import MetricsRecorder
 from worker import failures
 from worker.cli_run import run_cli
 from worker.cli_slots import CliSlots
@@ -38,6 +40,8 @@ class JobPublisher:
         self.job = job
         self.attempt = attempt
         self.settings = settings
+        self.first_text_at: float | None = None
+        self.fell_back = False
 
     async def publish(self, event: StartedEvent | DeltaEvent | ResultEvent | ErrorEvent) -> None:
         event.attempt = self.attempt
@@ -50,6 +54,8 @@ class JobPublisher:
         )
 
     async def text(self, text: str) -> None:
+        if self.first_text_at is None:
+            self.first_text_at = time.time()
         await self.publish(DeltaEvent(text=text))
 
 
@@ -58,6 +64,8 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
     settings: Settings = ctx["settings"]
     redis: Redis = ctx["redis"]
     job = CompletionJob.model_validate(payload)
+    log_context.job_id.set(job.id)
+    started = time.time()
     publisher = JobPublisher(redis, job, int(ctx.get("job_try") or 1), settings)
     if await redis.exists(keys.cancel(job.id)):
         await publisher.publish(ErrorEvent(error=failures.cancelled()))
@@ -69,7 +77,9 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
     except TimeoutError:
         terminal = ErrorEvent(error=failures.failure("timeout").error)
     except asyncio.CancelledError:
-        await asyncio.shield(publisher.publish(ErrorEvent(error=failures.cancelled())))
+        cancelled = ErrorEvent(error=failures.cancelled())
+        await asyncio.shield(publisher.publish(cancelled))
+        await asyncio.shield(_record(redis, job, publisher, cancelled, started))
         raise
     except Exception:
         log.exception("job %s failed unexpectedly", job.id)
@@ -84,9 +94,42 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
     finally:
         heartbeat.cancel()
     await publisher.publish(terminal)
+    await _record(redis, job, publisher, terminal, started)
     if isinstance(terminal, ResultEvent):
         return {"status": "succeeded", "model": terminal.model}
     return {"status": "failed", "error": terminal.error.model_dump()}
+
+
+async def _record(
+    redis: Redis,
+    job: CompletionJob,
+    publisher: JobPublisher,
+    terminal: ResultEvent | ErrorEvent,
+    started: float,
+) -> None:
+    """One job's metrics, in one round trip."""
+    metrics = MetricsRecorder(redis, job.queue)
+    if isinstance(terminal, ResultEvent):
+        metrics.inc("lc_jobs_total", labels={"outcome": "succeeded", "code": ""})
+        usage = terminal.usage
+        for kind, count in (
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+            ("cache_read", usage.cache_read_input_tokens),
+            ("cache_creation", usage.cache_creation_input_tokens),
+        ):
+            metrics.inc("lc_tokens_total", count, labels={"kind": kind})
+        metrics.inc("lc_cost_usd_total", usage.total_cost_usd or 0.0)
+        if publisher.fell_back:
+            metrics.inc("lc_fallbacks_total")
+    else:
+        outcome = "cancelled" if terminal.error.code == "job_cancelled" else "failed"
+        metrics.inc("lc_jobs_total", labels={"outcome": outcome, "code": terminal.error.code or ""})
+    metrics.observe("lc_queue_wait_seconds", max(0.0, started - job.created))
+    metrics.observe("lc_job_duration_seconds", time.time() - started)
+    if publisher.first_text_at is not None:
+        metrics.observe("lc_time_to_first_token_seconds", publisher.first_text_at - job.created)
+    await metrics.flush()
 
 
 async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
@@ -110,7 +153,7 @@ async def _run_chain(
     limited_until: list[float] = []
     for index, model in enumerate(chain):
         has_next = index + 1 < len(chain)
-        reset_at = await cooldown_until(redis, model)
+        reset_at = await cooldown_until(redis, job.queue, model)
         if reset_at is not None:
             log.info("job %s: %s is usage-limited until %s, skipping", job.id, model, int(reset_at))
             limited_until.append(reset_at)
@@ -119,14 +162,13 @@ async def _run_chain(
             await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
             outcome = await run_cli(job, model, settings, publisher.text, may_fall_back=has_next)
         if outcome.result is not None:
-            await clear_cooldown(redis, model)
-            if model != job.cli_model:
-                await redis.incr(keys.FALLBACKS)
+            await clear_cooldown(redis, job.queue, model)
+            publisher.fell_back = model != job.cli_model
             return outcome.result
         last = outcome.failure
         assert last is not None
         if last.reset_at is not None and last.kind in ("usage_limit", "rate_limit"):
-            await set_cooldown(redis, model, last.reset_at)
+            await set_cooldown(redis, job.queue, model, last.reset_at)
             limited_until.append(last.reset_at)
         if not (has_next and last.fallback_ok and not outcome.emitted_text):
             break

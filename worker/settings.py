@@ -23,7 +23,10 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         ctx["cli_slots"] = CliSlots(
-            ctx["redis"], cap=settings.global_max_cli, lease_s=settings.cli_slot_lease_s
+            ctx["redis"],
+            queue=settings.queue_name,
+            cap=settings.global_max_cli,
+            lease_s=settings.cli_slot_lease_s,
         )
 
     return {

@@ -1,0 +1,22 @@
+"""HTTP glue for `jobs.flow`: limits from settings, and the client's disconnect as an awaitable."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from config.settings import Settings
+from jobs.flow import Limits
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        max_depth=settings.max_queue_depth,
+        timeout_s=settings.request_timeout_s,
+        start_timeout_s=settings.queue_wait_timeout_s,
+    )
+
+
+async def disconnected(request: Request) -> None:
+    """Completes when the HTTP client goes away (after the body has been read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

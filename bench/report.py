@@ -1,0 +1,439 @@
+"""docs/benchmarks.md from the benchmark's results: tables first, then what they mean."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cpu import PART_NAMES, PARTS
+from loadgen import median
+from stages import STAGES
+
+# Every report has these sections, in this order (the smoke test checks them).
+SECTIONS = [
+    "## Headline",
+    "## Machine, versions, settings",
+    "## Floor and added latency (concurrency 1)",
+    "## Where a request's time goes",
+    "## Throughput",
+    "## Where it saturates",
+    "## Memory",
+    "## Worker profile",
+    "## Past the spawn-per-job ceiling",
+    "## Notes",
+]
+
+KIND_NAMES = {
+    "sdk": "`claude_agent_sdk.query`, direct (floor)",
+    "cli": "`claude -p --output-format json`",
+    "api": "API, non-streaming",
+    "api_stream": "API, streaming",
+    "proxy": "LiteLLM proxy, non-streaming",
+    "proxy_stream": "LiteLLM proxy, streaming",
+}
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return "n/a"
+    return f"{seconds * 1000:.0f} ms"
+
+
+def signed_ms(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "n/a"
+    return f"{seconds * 1000:+.0f} ms"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if a is None or b is None or math.isnan(a) or math.isnan(b) or b == 0:
+        return "n/a"
+    return f"{a / b:.2f}x"
+
+
+def mb(kb: float | None) -> str:
+    return "n/a" if kb is None or math.isnan(kb) else f"{kb / 1024:.0f} MB"
+
+
+def _per_run(results: dict[str, Any], key: str) -> list[float]:
+    return [run[key] for run in results["latency"]["added"] if key in run]
+
+
+def latency_figures(results: dict[str, Any]) -> dict[str, float]:
+    """Median over runs of every per-run latency figure."""
+    runs = results["latency"]["added"]
+    keys = sorted({k for run in runs for k in run})
+    return {k: median(_per_run(results, k)) for k in keys}
+
+
+def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    fig = latency_figures(results)
+    rows = []
+    added = fig.get("api_added_p50", math.nan)
+    rows.append(
+        (
+            "Added latency over a direct SDK call, non-streaming p50",
+            "<= 10 ms",
+            signed_ms(added),
+            _met(added <= 0.010),
+        )
+    )
+    ttft = fig.get("api_stream_added_ttft_p50", math.nan)
+    rows.append(("Added time to first token, streaming p50", "<= 5 ms", signed_ms(ttft), _met(ttft <= 0.005)))
+    mem = results.get("memory", {}).get("streams", {})
+    peak = mem.get("api_peak_rss_kb")
+    n = mem.get("streams", 0)
+    opened = mem.get("opened", 0)
+    label = f"API peak RSS holding {n:,} waiting streams"
+    if peak is None:
+        rows.append((label, "< 300 MB", "n/a", "not measured"))
+    else:
+        verdict = _met(peak < 300 * 1024 and opened == n)
+        if n < 1000:
+            verdict += f" (only {n} streams: --quick)"
+        rows.append((label, "< 300 MB", f"{mb(peak)} ({opened:,} open)", verdict))
+    return rows
+
+
+def _met(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(row) + " |" for row in rows]
+    return out
+
+
+def render(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    lines = ["# Benchmarks", ""]
+    lines += [
+        f"Written by `{meta['command']}` on {meta['started']} in {meta['duration_s']:.0f} s. "
+        "Only the model is fake (`fake_anthropic`); the Claude Code CLI, Redis, the workers, the "
+        "API and the LiteLLM proxy run for real as separate processes. Figures are medians over "
+        f"{meta['settings']['runs']} run(s); every comparison is a difference or ratio measured within "
+        "one run (requests of all kinds interleaved), then the median of those.",
+        "",
+    ]
+    lines += _headline(results)
+    lines += _machine(results)
+    lines += _latency(results)
+    lines += _stages(results)
+    lines += _throughput(results)
+    lines += _saturation(results)
+    lines += _memory(results)
+    lines += _profile(results)
+    lines += _beyond(results)
+    lines += ["## Notes", ""] + [f"- {n}" for n in results.get("notes", [])] + [""]
+    return "\n".join(lines)
+
+
+def _headline(results: dict[str, Any]) -> list[str]:
+    fig = latency_figures(results)
+    out = ["## Headline", ""]
+    out += _table(["target", "goal", "measured", "verdict"], [list(r) for r in targets(results)])
+    out.append("")
+    out.append(
+        f"- Service vs direct SDK call, non-streaming p50: {ratio(fig.get('api_p50'), fig.get('sdk_p50'))} "
+        f"({ms(fig.get('api_p50'))} vs {ms(fig.get('sdk_p50'))}); "
+        f"time to first token: {ratio(fig.get('api_stream_ttft_p50'), fig.get('sdk_ttft_p50'))}."
+    )
+    out.append(
+        f"- Direct SDK call vs `claude -p`: {ratio(fig.get('sdk_p50'), fig.get('cli_p50'))} "
+        f"({ms(fig.get('sdk_p50'))} vs {ms(fig.get('cli_p50'))})."
+    )
+    if "proxy_p50" in fig:
+        out.append(
+            f"- LiteLLM proxy vs direct SDK call, non-streaming p50: "
+            f"{ratio(fig.get('proxy_p50'), fig.get('sdk_p50'))} (added {signed_ms(fig.get('proxy_added_p50'))}); "
+            f"proxy vs API: {ratio(fig.get('proxy_p50'), fig.get('api_p50'))}."
+        )
+    sat = results.get("saturation", {})
+    if sat.get("best"):
+        best = sat["best"]
+        out.append(
+            f"- Throughput tops out at {best['tput']:.2f} completions/s ({best['label']}); "
+            f"CPU per completion {sat.get('cpu_per_completion', math.nan):.2f} s, of which the CLI "
+            f"{sat.get('cli_share', math.nan):.0%}."
+        )
+    out.append("")
+    return out
+
+
+def _machine(results: dict[str, Any]) -> list[str]:
+    meta = results["meta"]
+    out = ["## Machine, versions, settings", ""]
+    machine = meta["machine"]
+    out.append(
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram']} RAM, Linux {machine['kernel']}"
+    )
+    out.append("- Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()))
+    out.append("- Settings:")
+    for key, value in meta["settings"].items():
+        out.append(f"  - {key}: {value}")
+    out.append("")
+    return out
+
+
+def _latency(results: dict[str, Any]) -> list[str]:
+    lat = results["latency"]
+    fig = latency_figures(results)
+    out = ["## Floor and added latency (concurrency 1)", ""]
+    out.append(
+        f"{lat['per_kind']} requests of each kind per run, sent one at a time, kinds interleaved "
+        "round-robin; one warm-up request of each kind first. p95 of so few requests is close to the "
+        "maximum. 'Added' = this path's percentile minus the direct SDK call's, in the same run."
+    )
+    out.append("")
+    rows = []
+    for kind in lat["kinds"]:
+        total_p50, total_p95 = fig.get(f"{kind}_p50"), fig.get(f"{kind}_p95")
+        ttft_p50 = fig.get(f"{kind}_ttft_p50")
+        ttft_p95 = fig.get(f"{kind}_ttft_p95")
+        is_floor = kind == "sdk"
+        rows.append(
+            [
+                KIND_NAMES[kind],
+                ms(total_p50),
+                ms(total_p95),
+                ms(ttft_p50) if ttft_p50 is not None else "",
+                ms(ttft_p95) if ttft_p95 is not None else "",
+                "floor" if is_floor else ratio(total_p50, fig.get("sdk_p50")),
+                "" if is_floor else signed_ms(fig.get(f"{kind}_added_p50")),
+                "" if is_floor else signed_ms(fig.get(f"{kind}_added_p95")),
+                "" if is_floor or ttft_p50 is None else signed_ms(fig.get(f"{kind}_added_ttft_p50")),
+                str(fig_errors(lat, kind)),
+            ]
+        )
+    out += _table(
+        [
+            "path",
+            "p50",
+            "p95",
+            "first token p50",
+            "first token p95",
+            "p50 vs floor",
+            "added p50",
+            "added p95",
+            "added first token p50",
+            "errors",
+        ],
+        rows,
+    )
+    out.append("")
+    per_run = ", ".join(signed_ms(v) for v in _per_run(results, "api_added_p50"))
+    per_run_ttft = ", ".join(signed_ms(v) for v in _per_run(results, "api_stream_added_ttft_p50"))
+    out.append(f"Per run, API added p50: {per_run}; added first token p50: {per_run_ttft}.")
+    out.append("")
+    return out
+
+
+def fig_errors(lat: dict[str, Any], kind: str) -> int:
+    return sum(run.get(f"{kind}_errors", 0) for run in lat["added"])
+
+
+def _stages(results: dict[str, Any]) -> list[str]:
+    out = ["## Where a request's time goes", ""]
+    rows_by_run = results["latency"].get("stages", [])
+    if not rows_by_run:
+        return [*out, "No stage records could be read.", ""]
+    out.append(
+        "The API's non-streaming requests of the latency runs, split by the timestamps the service "
+        "already keeps (arq's enqueue and start times, the Redis Stream entry ids of the job's "
+        "events); median per stage over runs. The direct SDK call's own time to first token is "
+        "shown for comparison with the CLI stage."
+    )
+    out.append("")
+    rows = []
+    for key, label in STAGES:
+        values = [run[key] for run in rows_by_run if key in run]
+        rows.append([label, f"{median(values):.0f} ms"])
+    fig = latency_figures(results)
+    rows.append(["(floor) direct SDK call: start -> first token", ms(fig.get("sdk_ttft_p50"))])
+    out += _table(["stage", "median"], rows)
+    out.append("")
+    return out
+
+
+def _cell_label(cell: dict[str, Any]) -> str:
+    path = "API" if cell["path"] == "api" else "LiteLLM proxy"
+    return f"{path}, {cell['workers']} worker(s), concurrency {cell['concurrency']}"
+
+
+def _throughput(results: dict[str, Any]) -> list[str]:
+    out = ["## Throughput", ""]
+    cells = results.get("throughput", [])
+    out.append(
+        "Closed loop: `concurrency` callers each send a non-streaming request as soon as their "
+        "previous one is answered. completions/s = answered requests / wall time. CPU columns: "
+        "CPU seconds per completion of each part, from /proc (CLI processes via the workers' "
+        "reaped-children counters), Redis from INFO cpu; machine = busy share of all cores."
+    )
+    out.append("")
+    header = ["path", "workers", "concurrency", "requests", "completions/s", "p50", "p95", "errors"]
+    header += [f"{PART_NAMES[p]} CPU/compl." for p in PARTS] + ["machine busy"]
+    rows = []
+    for cell in cells:
+        runs = cell["runs"]
+        tput = median([r["tput"] for r in runs])
+        done = sum(r["ok"] for r in runs) or 1
+        cpu = {p: sum(r["cpu"].get(p, 0.0) for r in runs) / done for p in PARTS}
+        busy = median([r["machine_busy"] for r in runs])
+        row = [
+            "API" if cell["path"] == "api" else "LiteLLM proxy",
+            str(cell["workers"]),
+            str(cell["concurrency"]),
+            str(runs[0]["n"]),
+            f"{tput:.2f}",
+            ms(median([r["p50"] for r in runs])),
+            ms(median([r["p95"] for r in runs])),
+            str(sum(r["errors"] for r in runs)),
+        ]
+        row += [f"{cpu[p]:.3f} s" for p in PARTS] + [f"{busy:.0%}"]
+        rows.append(row)
+    out += _table(header, rows)
+    out.append("")
+    errors = [e for cell in cells for r in cell["runs"] for e in r.get("error_samples", [])]
+    if errors:
+        out.append("First errors seen: " + "; ".join(f"`{e}`" for e in errors[:3]))
+        out.append("")
+    return out
+
+
+def _saturation(results: dict[str, Any]) -> list[str]:
+    out = ["## Where it saturates", ""]
+    sat = results.get("saturation", {})
+    out += [f"- {line}" for line in sat.get("lines", ["not measured"])]
+    out.append("")
+    return out
+
+
+def _memory(results: dict[str, Any]) -> list[str]:
+    mem = results.get("memory", {})
+    out = ["## Memory", ""]
+    streams = mem.get("streams", {})
+    if streams:
+        n = streams.get("streams", 0)
+        idle = streams.get("api_rss_idle_kb")
+        peak = streams.get("api_peak_rss_kb")
+        per = (peak - idle) / max(1, streams.get("opened", 0)) if peak and idle else math.nan
+        rows = [
+            ["streaming requests opened at once / open", f"{n:,} / {streams.get('opened', 0):,}"],
+            ["time to open them all", f"{streams.get('open_s', math.nan):.1f} s"],
+            ["API RSS idle (after warm-up)", mb(idle)],
+            ["API RSS while holding them", mb(streams.get("api_rss_open_kb"))],
+            ["API peak RSS (VmHWM)", mb(peak)],
+            ["API RSS per open stream", f"{per:.0f} kB"],
+            ["API open file descriptors", str(streams.get("api_fds"))],
+            [
+                "Redis clients connected / blocked (XREAD)",
+                f"{streams.get('redis_connected_clients')} / {streams.get('redis_blocked_clients')}",
+            ],
+            [
+                "Redis used_memory added while they wait",
+                f"{streams.get('redis_memory_delta_bytes', 0) / 1e6:.1f} MB",
+            ],
+            ["failures", f"{streams.get('failure_count', 0)} {streams.get('failures') or ''}"],
+        ]
+        out.append(
+            f"**The API holding {n:,} open streaming requests.** A dedicated API process and one worker "
+            f"(WORKER_MAX_JOBS={mem.get('worker_max_jobs')}) on a queue of their own; the fake upstream's "
+            f"first token delayed {mem.get('first_token_delay')} s so the running jobs wait on the model "
+            "and the rest wait in the queue. Each waiting request holds one connection of the API's "
+            "Redis pool in a blocking XREAD (REDIS_MAX_CONNECTIONS defaults to 2000)."
+        )
+        out.append("")
+        out += _table(["figure", "value"], rows)
+        out.append("")
+    cli = streams.get("cli") or {}
+    out.append(
+        f"**One running CLI process** (median of {cli.get('count', 0)} CLI processes waiting on their first "
+        "token): RSS counts pages shared with the other CLI processes (the mapped 400 MB binary); "
+        "private is what each one adds."
+    )
+    out.append("")
+    out += _table(
+        ["RSS", "peak RSS", "PSS", "private"],
+        [[mb(cli.get("rss")), mb(cli.get("hwm")), mb(cli.get("pss")), mb(cli.get("private"))]],
+    )
+    out.append("")
+    job = mem.get("redis_job", {})
+    out.append(
+        f"**Redis memory per queued job**: INFO used_memory before and after enqueueing "
+        f"{job.get('jobs', 0):,} jobs (a {job.get('prompt_chars', 0)}-character prompt, payload "
+        f"{job.get('payload_bytes', 0)} bytes of JSON) on a queue no worker reads: "
+        f"**{job.get('bytes_per_job', math.nan):.0f} bytes per job** (arq job key + sorted-set entry)."
+    )
+    out.append("")
+    return out
+
+
+def _profile(results: dict[str, Any]) -> list[str]:
+    prof = results.get("profile", {})
+    out = ["## Worker profile", ""]
+    if not prof.get("samples"):
+        out += [f"Not profiled: {prof.get('note', 'no samples')}", ""]
+        return out
+    out.append(
+        f"{prof['tool']} sampling the worker process at {prof['rate']} Hz during {prof['label']} "
+        f"({prof['completions']} completions in {prof['wall']:.1f} s). CPU over that window, from /proc: "
+        + ", ".join(f"{PART_NAMES[p]} {prof['cpu'].get(p, 0):.1f} s" for p in PARTS if prof["cpu"].get(p))
+        + f". py-spy saw {prof['samples']} on-CPU samples = {prof['seconds']:.1f} s of worker Python."
+    )
+    out.append("")
+    out.append("Inclusive (a sample counts for every group one of its frames is in):")
+    out.append("")
+    total = prof["samples"]
+    out += _table(
+        ["group", "share of worker Python samples"],
+        [[name, f"{count / total:.0%}"] for name, count in prof["groups"]],
+    )
+    out.append("")
+    out.append("Hottest functions by own time:")
+    out.append("")
+    out += _table(
+        ["function", "own samples"],
+        [[f"`{name}`", f"{count / total:.1%}"] for name, count in prof["self"]],
+    )
+    out.append("")
+    return out
+
+
+def _beyond(results: dict[str, Any]) -> list[str]:
+    sat = results.get("saturation", {})
+    cli_cpu = sat.get("cli_cpu_per_completion", math.nan)
+    cores = results["meta"]["machine"]["cores"]
+    return [
+        "## Past the spawn-per-job ceiling",
+        "",
+        f"Each completion spawns a fresh Claude Code CLI process: {cli_cpu:.2f} CPU-seconds of CLI "
+        f"start-up and teardown per completion in the runs above, so {cores} cores cap the service "
+        f"near {float(cores) / cli_cpu if cli_cpu else math.nan:.1f} completions/s however the queue, "
+        "the API or Redis behave; a second worker process on the same cores adds no CPU. What would "
+        "move it:",
+        "",
+        "1. **Warm CLI processes.** Keep a pool of long-lived `ClaudeSDKClient` sessions per "
+        "(model, system prompt, output schema) in each worker and send `/clear` between jobs instead of "
+        "spawning: measured on this machine (docs at /work/shared/docs/claude-code-cli-facts.md) 35-140 ms "
+        "per query after a 0.32 s connect, against ~400 ms CPU per spawn, i.e. roughly 3-10x the "
+        "completions per core for short answers. Jobs that need a resumed transcript (multi-turn "
+        "history) or per-job `max_tokens`/env would still spawn, or need sessions keyed on those too.",
+        "2. **The risk: state leaking between callers.** A warm process carries the previous job's "
+        "conversation until `/clear` runs, plus anything the CLI keeps outside the conversation "
+        "(todo lists, memory files in CLAUDE_CONFIG_DIR, the session's cwd, prompt-cache keys). A "
+        "`/clear` that fails or races with the next job would hand caller B's request a context "
+        "holding caller A's secret.",
+        "3. **Ruling it out.** (a) A canary test in CI: caller A sends a random secret, the same warm "
+        "process then serves caller B asking to repeat anything from earlier, and the fake upstream "
+        "asserts that B's upstream request holds no trace of A's secret (the fake sees every request "
+        "body, so the check is exact, not model-dependent); run it for every pool code path (success, "
+        "error, cancel, timeout). (b) Check the upstream request of every pooled job in production "
+        "code: the `messages` array must have exactly the new turn, else kill the process and retry "
+        "on a fresh one. (c) Never share a process across tenants (pool key includes the caller's "
+        "owner hash) and recycle each process after N jobs or on any error, cancel or timeout. "
+        "(d) Keep the scratch cwd and CLAUDE_CONFIG_DIR per process and wipe them on recycle.",
+        "4. **Fewer CLI processes per answer.** Structured output and function calling need two model "
+        "turns in one CLI run; plain chat needs one. Nothing to gain there; the spawn is the cost.",
+        "",
+    ]

