@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -49,21 +50,22 @@ async def chat_completions(
 
 
 async def _chunks(
-    job: CompletionJob, events: AsyncIterator[Any], include_usage: bool
+    job: CompletionJob, events: AsyncGenerator[Any, None], include_usage: bool
 ) -> AsyncIterator[bytes]:
     model = job.cli_model
     yield sse_data(chunk_object(job, model, {"role": "assistant", "content": ""}))
-    async for event in events:
-        if isinstance(event, StartedEvent):
-            model = event.model
-        elif isinstance(event, DeltaEvent):
-            yield sse_data(chunk_object(job, model, {"content": event.text}))
-        elif isinstance(event, ResultEvent):
-            yield sse_data(_final_chunk(job, event))
-            if include_usage:
-                yield sse_data(chunk_object(job, event.model, {}, usage=event.usage, with_choice=False))
-        else:
-            yield sse_data(ApiError.from_job_error(event.error).body())
+    async with aclosing(events):
+        async for event in events:
+            if isinstance(event, StartedEvent):
+                model = event.model
+            elif isinstance(event, DeltaEvent):
+                yield sse_data(chunk_object(job, model, {"content": event.text}))
+            elif isinstance(event, ResultEvent):
+                yield sse_data(_final_chunk(job, event))
+                if include_usage:
+                    yield sse_data(chunk_object(job, event.model, {}, usage=event.usage, with_choice=False))
+            else:
+                yield sse_data(ApiError.from_job_error(event.error).body())
     yield DONE
 
 

@@ -22,6 +22,7 @@ PART_NAMES = {
     "redis": "Redis",
     "upstream": "fake upstream",
     "driver": "load driver",
+    "other": "other processes",
 }
 
 
@@ -54,7 +55,10 @@ class CpuMeter:
 
     @staticmethod
     def delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-        return {k: max(0.0, after[k] - before.get(k, 0.0)) for k in after}
+        """CPU seconds per part between two snapshots; "other" = the rest of the machine's busy time."""
+        out = {k: max(0.0, after[k] - before.get(k, 0.0)) for k in after}
+        out["other"] = max(0.0, out["machine"] - sum(out[p] for p in PARTS))
+        return out
 
 
 def own_cpu(pid: int) -> float:

@@ -138,27 +138,18 @@ def cli_memory(worker_pid: int) -> dict[str, Any]:
     return {"count": len(rows), **{k: median([float(r[k]) for r in rows]) for k in rows[0]}}
 
 
-async def wait_for_clis(worker_pid: int, count: int, timeout: float = 60) -> int:
-    """Wait until `count` CLI processes run under the worker (or the timeout); return how many do."""
-    deadline = time.monotonic() + timeout
-    seen = 0
-    while time.monotonic() < deadline:
-        seen = sum(1 for pid in descendants(worker_pid) if status_kb(pid, "VmRSS"))
-        if seen >= count:
-            return seen
-        await asyncio.sleep(0.2)
-    return seen
-
-
 async def redis_per_job(
     redis_url: str, settings: Settings, n: int, model: str, prompt: str
 ) -> dict[str, Any]:
-    """INFO memory before and after enqueueing `n` jobs on a queue no worker reads; then clean up."""
+    """INFO memory before and after enqueueing `n` jobs on a queue no worker reads; then clean up.
+
+    One connection, jobs sent one after another: client buffers stay out of the difference.
+    """
     import redis as redis_lib
 
     queue = f"bench:memq:{uuid.uuid4().hex[:8]}"
     sync = redis_lib.Redis.from_url(redis_url)
-    arq_redis = connect(redis_url, default_queue=queue, max_connections=50)
+    arq_redis = connect(redis_url, default_queue=queue, max_connections=1)
     client = JobClient(arq_redis)
     local = settings.model_copy(update={"queue_name": queue})
     body = ChatCompletionBody.model_validate(
@@ -167,11 +158,14 @@ async def redis_per_job(
     jobs = [build_job(body, settings=local) for _ in range(n)]
     payload_bytes = len(jobs[0].model_dump_json())
     try:
+        await client.queue_depth(queue)  # open the connection before the first reading
         before = sync.info("memory")["used_memory"]
-        for start in range(0, n, 50):
-            await asyncio.gather(*(client.submit(j) for j in jobs[start : start + 50]))
+        for job in jobs:
+            await client.submit(job)
         after = sync.info("memory")["used_memory"]
         depth = await client.queue_depth(queue)
+        key_bytes = sync.memory_usage(f"arq:job:{jobs[0].id}")
+        queue_bytes = sync.memory_usage(queue)
     finally:
         keys = [f"arq:job:{j.id}" for j in jobs]
         for start in range(0, len(keys), 500):
@@ -183,6 +177,8 @@ async def redis_per_job(
         "jobs": n,
         "queued": depth,
         "bytes_per_job": (after - before) / n,
+        "job_key_bytes": key_bytes,
+        "queue_bytes_per_job": (queue_bytes or 0) / n,
         "payload_bytes": payload_bytes,
         "prompt_chars": len(prompt),
     }

@@ -45,7 +45,8 @@ class Recorder:
         self.out = out
         self.rate = rate
         self.proc = subprocess.Popen(
-            [binary, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw", "-o", str(out)],
+            [binary, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw", "--nonblocking"]
+            + ["-o", str(out)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -78,9 +79,15 @@ def _parse(frame: str) -> tuple[str, str]:
     return match["func"], _short(match["file"])
 
 
+# Leaf frames of threads blocked in a system call, which py-spy still reports as active:
+# the asyncio child watcher's waitpid threads, anyio's idle worker threads, the event loop's epoll.
+IDLE_LEAVES = ("._do_waitpid", "Condition.wait", "Selector.select", "Event.wait", "Queue.get")
+
+
 @dataclass
 class Profile:
     samples: int = 0
+    idle_samples: int = 0
     seconds: float = 0.0
     self_funcs: Counter[str] = field(default_factory=Counter)
     incl_files: Counter[str] = field(default_factory=Counter)
@@ -115,8 +122,11 @@ def summarize(raw: Path, rate: int) -> Profile:
         frames = [f for f in stack.split(";") if f and not f.startswith(("process ", "thread "))]
         if not frames:
             continue
-        prof.samples += count
         func, file = _parse(frames[-1])
+        if func.endswith(IDLE_LEAVES):
+            prof.idle_samples += count
+            continue
+        prof.samples += count
         prof.self_funcs[f"{func} ({file})"] += count
         parsed = [_parse(f) for f in frames]
         for file in {f for _, f in parsed if f}:

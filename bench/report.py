@@ -9,6 +9,8 @@ from cpu import PART_NAMES, PARTS
 from loadgen import median
 from stages import STAGES
 
+ALL_PARTS = [*PARTS, "other"]
+
 # Every report has these sections, in this order (the smoke test checks them).
 SECTIONS = [
     "## Headline",
@@ -266,33 +268,59 @@ def _throughput(results: dict[str, Any]) -> list[str]:
     cells = results.get("throughput", [])
     out.append(
         "Closed loop: `concurrency` callers each send a non-streaming request as soon as their "
-        "previous one is answered. completions/s = answered requests / wall time. CPU columns: "
-        "CPU seconds per completion of each part, from /proc (CLI processes via the workers' "
-        "reaped-children counters), Redis from INFO cpu; machine = busy share of all cores."
+        "previous one is answered; completions/s = answered requests / wall time, median over runs. "
+        "Machine busy = busy share of all cores (/proc/stat); 'other' = the part of it spent by "
+        "processes that are not this benchmark's (anything else running on the machine)."
     )
     out.append("")
-    header = ["path", "workers", "concurrency", "requests", "completions/s", "p50", "p95", "errors"]
-    header += [f"{PART_NAMES[p]} CPU/compl." for p in PARTS] + ["machine busy"]
     rows = []
+    cpu_rows = []
     for cell in cells:
         runs = cell["runs"]
-        tput = median([r["tput"] for r in runs])
         done = sum(r["ok"] for r in runs) or 1
-        cpu = {p: sum(r["cpu"].get(p, 0.0) for r in runs) / done for p in PARTS}
-        busy = median([r["machine_busy"] for r in runs])
-        row = [
-            "API" if cell["path"] == "api" else "LiteLLM proxy",
-            str(cell["workers"]),
-            str(cell["concurrency"]),
-            str(runs[0]["n"]),
-            f"{tput:.2f}",
-            ms(median([r["p50"] for r in runs])),
-            ms(median([r["p95"] for r in runs])),
-            str(sum(r["errors"] for r in runs)),
-        ]
-        row += [f"{cpu[p]:.3f} s" for p in PARTS] + [f"{busy:.0%}"]
-        rows.append(row)
-    out += _table(header, rows)
+        cores = int(results["meta"]["machine"]["cores"])
+        cpu = {p: sum(r["cpu"].get(p, 0.0) for r in runs) / done for p in ALL_PARTS}
+        other = median([r["cpu"].get("other", 0.0) / (r["wall"] * cores) for r in runs])
+        path = "API" if cell["path"] == "api" else "LiteLLM proxy"
+        rows.append(
+            [
+                path,
+                str(cell["workers"]),
+                str(cell["concurrency"]),
+                str(runs[0]["n"]),
+                f"**{median([r['tput'] for r in runs]):.2f}**",
+                ms(median([r["p50"] for r in runs])),
+                ms(median([r["p95"] for r in runs])),
+                str(sum(r["errors"] for r in runs)),
+                f"{median([r['machine_busy'] for r in runs]):.0%}",
+                f"{other:.0%}",
+            ]
+        )
+        cpu_rows.append(
+            [path, str(cell["workers"]), str(cell["concurrency"])] + [f"{cpu[p]:.3f}" for p in ALL_PARTS]
+        )
+    out += _table(
+        [
+            "path",
+            "workers",
+            "concurrency",
+            "requests/run",
+            "completions/s",
+            "p50",
+            "p95",
+            "errors",
+            "machine busy",
+            "other",
+        ],
+        rows,
+    )
+    out.append("")
+    out.append(
+        "CPU seconds per completion of each part, from /proc: CLI processes through the workers' "
+        "reaped-children counters (plus those still running), Redis from INFO cpu."
+    )
+    out.append("")
+    out += _table(["path", "workers", "concurrency"] + [PART_NAMES[p] for p in ALL_PARTS], cpu_rows)
     out.append("")
     errors = [e for cell in cells for r in cell["runs"] for e in r.get("error_samples", [])]
     if errors:
@@ -361,9 +389,12 @@ def _memory(results: dict[str, Any]) -> list[str]:
     job = mem.get("redis_job", {})
     out.append(
         f"**Redis memory per queued job**: INFO used_memory before and after enqueueing "
-        f"{job.get('jobs', 0):,} jobs (a {job.get('prompt_chars', 0)}-character prompt, payload "
-        f"{job.get('payload_bytes', 0)} bytes of JSON) on a queue no worker reads: "
-        f"**{job.get('bytes_per_job', math.nan):.0f} bytes per job** (arq job key + sorted-set entry)."
+        f"{job.get('jobs', 0):,} jobs one after another on one connection (a {job.get('prompt_chars', 0)}"
+        f"-character prompt, job payload {job.get('payload_bytes', 0)} bytes of JSON) on a queue no "
+        f"worker reads: **{job.get('bytes_per_job', math.nan):.0f} bytes per queued job**. MEMORY USAGE: "
+        f"the arq job key {job.get('job_key_bytes')} bytes, the queue's sorted set "
+        f"{job.get('queue_bytes_per_job', math.nan):.0f} bytes per entry. The job's event stream and "
+        "result come later, once a worker runs it."
     )
     out.append("")
     return out
@@ -379,7 +410,9 @@ def _profile(results: dict[str, Any]) -> list[str]:
         f"{prof['tool']} sampling the worker process at {prof['rate']} Hz during {prof['label']} "
         f"({prof['completions']} completions in {prof['wall']:.1f} s). CPU over that window, from /proc: "
         + ", ".join(f"{PART_NAMES[p]} {prof['cpu'].get(p, 0):.1f} s" for p in PARTS if prof["cpu"].get(p))
-        + f". py-spy saw {prof['samples']} on-CPU samples = {prof['seconds']:.1f} s of worker Python."
+        + f". py-spy saw {prof['samples']} busy samples = {prof['seconds']:.1f} s of worker Python "
+        f"({prof.get('idle_samples', 0)} more samples of threads blocked in waitpid/epoll/condition "
+        "waits are left out: idle, though py-spy counts them)."
     )
     out.append("")
     out.append("Inclusive (a sample counts for every group one of its frames is in):")

@@ -394,13 +394,14 @@ class Bench:
             "tput": len(ok) / wall,
             "p50": percentile(ok, 50),
             "p95": percentile(ok, 95),
-            "cpu": {p: cpu[p] for p in PARTS},
+            "cpu": {p: cpu[p] for p in [*PARTS, "other"]},
             "machine_busy": cpu["machine"] / (wall * cores),
             "error_samples": [s.error for s in samples if not s.ok][:2],
         }
         print(
             f"  {path} w={workers} c={concurrency}: {row['tput']:.2f}/s p95 {row['p95']:.2f}s "
-            f"errors {row['errors']} busy {row['machine_busy']:.0%}",
+            f"errors {row['errors']} busy {row['machine_busy']:.0%} (other processes "
+            f"{cpu['other'] / (wall * cores):.0%})",
             flush=True,
         )
         await asyncio.sleep(0.5)
@@ -441,7 +442,7 @@ class Bench:
         n = 48 if not self.args.quick else 4
         worker = self.workers[0]
         raw = self.tmp / "worker-profile.txt"
-        rate = 100
+        rate = 200
         meter = CpuMeter(self.pids, self.redis_cpu)
         recorder = Recorder(binary, self.procs.pid(worker), raw, rate=rate)
         await asyncio.sleep(1.0)
@@ -471,6 +472,7 @@ class Bench:
                 "cpu": cpu,
                 "samples": prof.samples,
                 "seconds": prof.seconds,
+                "idle_samples": prof.idle_samples,
                 "groups": prof.incl_groups.most_common(),
                 "self": prof.self_funcs.most_common(12),
                 "files": prof.incl_files.most_common(12),
@@ -636,6 +638,7 @@ class Bench:
     async def main(self) -> dict[str, Any]:
         args = self.args
         started = time.time()
+        load_at_start = Path("/proc/loadavg").read_text().split()[:3]
         self.results["latency"] = {"added": [], "stages": [], "per_kind": args.latency_requests, "kinds": []}
         self.results["throughput"] = []
         self.start_redis()
@@ -662,7 +665,7 @@ class Bench:
             "command": " ".join(["python bench/run.py", *sys.argv[1:]]),
             "started": dt.datetime.fromtimestamp(started).strftime("%Y-%m-%d %H:%M"),
             "duration_s": time.time() - started,
-            "machine": machine_info(),
+            "machine": machine_info() | {"load": " ".join(load_at_start)},
             "versions": versions(cli, redis_version),
             "settings": self.settings_table(),
         }

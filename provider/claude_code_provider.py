@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -22,7 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config.settings import Settings, get_settings
-from jobs.client import JobClient, JobRefused
+from jobs import flow
+from jobs.client import JobClient
 from jobs.connection import connect
 from jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
 from openai_compat.errors import ApiError, from_validation_errors
@@ -34,7 +36,6 @@ from provider.sync_loop import SyncLoop
 _BODY_FIELDS = frozenset(ChatCompletionBody.model_fields) - {"model", "messages", "stream"}
 _USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details")
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
-_STILL_RUNNING = ("timeout", "queue_timeout")  # error codes after which the job must be cancelled
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +50,6 @@ class Call:
     timeout: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class Submitted:
-    client: JobClient
-    job: CompletionJob
-    wait_s: float
-    start_timeout_s: float
-
-
 class ClaudeCodeProvider(CustomLLM):
     """LiteLLM custom provider; one Redis connection pool per event loop."""
 
@@ -67,7 +60,6 @@ class ClaudeCodeProvider(CustomLLM):
             WeakKeyDictionary()
         )
         self._sync = SyncLoop()
-        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def settings(self) -> Settings:
@@ -163,46 +155,33 @@ class ClaudeCodeProvider(CustomLLM):
         call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
         return self._sync.iterate(self._stream(call))
 
-    # -- the one async path ------------------------------------------------------------------
+    # -- the one async path: the shared job flow (jobs.flow), LiteLLM shapes only here ---------
     async def _complete(self, call: Call) -> ModelResponse:
-        sub = await self._submit(call, stream=False)
+        client, job, limits = await self._submit(call, stream=False)
         try:
-            final = await sub.client.wait(
-                sub.job.id, timeout_s=sub.wait_s, start_timeout_s=sub.start_timeout_s
-            )
-        except asyncio.CancelledError:
-            self._cancel_later(sub)
-            raise
+            final = await flow.result(client, job, limits)
+        except flow.JobFailed as failed:
+            raise to_litellm_error(failed.error, model=call.model) from None
         except _REDIS_DOWN as exc:
             raise queue_unavailable(str(exc), model=call.model) from exc
-        if isinstance(final, ErrorEvent):
-            if final.error.code in _STILL_RUNNING:
-                self._cancel_later(sub)
-            raise to_litellm_error(final.error, model=call.model)
-        return ModelResponse(**completion_object(sub.job, final))
+        return ModelResponse(**completion_object(job, final))
 
     async def _stream(self, call: Call) -> AsyncIterator[GenericStreamingChunk]:
-        sub = await self._submit(call, stream=True)
-        finished = False
+        client, job, limits = await self._submit(call, stream=True)
         try:
-            events = sub.client.events(sub.job.id, timeout_s=sub.wait_s, start_timeout_s=sub.start_timeout_s)
-            async for event in events:
-                if isinstance(event, DeltaEvent):
-                    yield _chunk(event.text)
-                elif isinstance(event, ResultEvent):
-                    finished = True
-                    for chunk in _final_chunks(event):
-                        yield chunk
-                elif isinstance(event, ErrorEvent):
-                    finished = event.error.code not in _STILL_RUNNING
-                    raise to_litellm_error(event.error, model=call.model)
+            async with aclosing(flow.follow(client, job, limits)) as events:
+                async for event in events:
+                    if isinstance(event, DeltaEvent):
+                        yield _chunk(event.text)
+                    elif isinstance(event, ResultEvent):
+                        for chunk in _final_chunks(event):
+                            yield chunk
+                    elif isinstance(event, ErrorEvent):
+                        raise to_litellm_error(event.error, model=call.model)
         except _REDIS_DOWN as exc:
             raise queue_unavailable(str(exc), model=call.model) from exc
-        finally:
-            if not finished:
-                self._cancel_later(sub)
 
-    async def _submit(self, call: Call, *, stream: bool) -> Submitted:
+    async def _submit(self, call: Call, *, stream: bool) -> tuple[JobClient, CompletionJob, flow.Limits]:
         settings = self.settings
         try:
             body = ChatCompletionBody.model_validate(_body_fields(call, stream=stream))
@@ -215,14 +194,19 @@ class ClaudeCodeProvider(CustomLLM):
         if call.timeout:
             wait_s = min(wait_s, call.timeout)
             job = job.model_copy(update={"timeout_s": min(job.timeout_s, call.timeout)})
+        limits = flow.Limits(
+            max_depth=settings.max_queue_depth,
+            timeout_s=wait_s,
+            start_timeout_s=min(settings.queue_wait_timeout_s, wait_s),
+        )
         client = self._client(settings, model=call.model)
         try:
-            await client.submit(job, max_depth=settings.max_queue_depth)
-        except JobRefused as refused:
-            raise to_litellm_error(refused.error, model=call.model) from None
+            await flow.submit(client, job, limits)
+        except flow.JobFailed as failed:
+            raise to_litellm_error(failed.error, model=call.model) from None
         except _REDIS_DOWN as exc:
             raise queue_unavailable(str(exc), model=call.model) from exc
-        return Submitted(client, job, wait_s, min(settings.queue_wait_timeout_s, wait_s))
+        return client, job, limits
 
     def _client(self, settings: Settings, *, model: str) -> JobClient:
         if not settings.redis_url:
@@ -239,12 +223,6 @@ class ClaudeCodeProvider(CustomLLM):
         client = JobClient(redis)
         self._clients[loop] = (settings.redis_url, client)
         return client
-
-    def _cancel_later(self, sub: Submitted) -> None:
-        """Cancel from a task of its own: the caller's task may itself be cancelled."""
-        task = asyncio.get_running_loop().create_task(sub.client.cancel(sub.job))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
 
 def _call(
