@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from cpu import PART_NAMES, PARTS
-from loadgen import median
+from loadgen import median, percentile
 from stages import STAGES
 
 ALL_PARTS = [*PARTS, "other"]
@@ -118,6 +118,14 @@ def render(results: dict[str, Any]) -> str:
         "one run (requests of all kinds interleaved), then the median of those.",
         "",
     ]
+    other = max(results.get("other_busy") or [0.0])
+    if other > 0.15:
+        lines += [
+            f"> **Caution:** processes that are not this benchmark's used up to {other:.0%} of the machine's "
+            "CPU during the measurements (column 'other' below). Absolute latencies and throughput are "
+            "depressed by that; the ratios and differences, measured with all kinds interleaved, less so.",
+            "",
+        ]
     lines += _headline(results)
     lines += _machine(results)
     lines += _latency(results)
@@ -237,23 +245,37 @@ def fig_errors(lat: dict[str, Any], kind: str) -> int:
 
 def _stages(results: dict[str, Any]) -> list[str]:
     out = ["## Where a request's time goes", ""]
-    rows_by_run = results["latency"].get("stages", [])
-    if not rows_by_run:
+    rows = results["latency"].get("stage_rows", [])
+    if not rows:
         return [*out, "No stage records could be read.", ""]
     out.append(
-        "The API's non-streaming requests of the latency runs, split by the timestamps the service "
-        "already keeps (arq's enqueue and start times, the Redis Stream entry ids of the job's "
-        "events); median per stage over runs. The direct SDK call's own time to first token is "
-        "shown for comparison with the CLI stage."
+        f"The API's {len(rows)} non-streaming requests of the latency runs, split by the timestamps the "
+        "service already keeps: arq's enqueue and start times, and the Redis Stream entry ids (Redis "
+        "server clock, ms) of the job's `started`, first `delta` and `result` events; one machine, one "
+        "clock. The direct SDK call's own time to first token is shown for comparison with the CLI stage."
     )
     out.append("")
-    rows = []
+    table = []
     for key, label in STAGES:
-        values = [run[key] for run in rows_by_run if key in run]
-        rows.append([label, f"{median(values):.0f} ms"])
+        values = [r[key] for r in rows]
+        table.append(
+            [
+                label,
+                f"{percentile(values, 50):.0f} ms",
+                f"{percentile(values, 95):.0f} ms",
+                f"{min(values):.0f} / {max(values):.0f} ms",
+            ]
+        )
     fig = latency_figures(results)
-    rows.append(["(floor) direct SDK call: start -> first token", ms(fig.get("sdk_ttft_p50"))])
-    out += _table(["stage", "median"], rows)
+    table.append(
+        [
+            "(floor) direct SDK call: start -> first token",
+            ms(fig.get("sdk_ttft_p50")),
+            ms(fig.get("sdk_ttft_p95")),
+            "",
+        ]
+    )
+    out += _table(["stage", "p50", "p95", "min / max"], table)
     out.append("")
     return out
 

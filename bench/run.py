@@ -131,7 +131,8 @@ class Bench:
         self.proxy_url: str | None = None
         self.redis_url = ""
         self.redis_source = ""
-        self.results: dict[str, Any] = {"notes": self.notes}
+        self.other_busy: list[float] = []
+        self.results: dict[str, Any] = {"notes": self.notes, "other_busy": self.other_busy}
 
     # -- processes -----------------------------------------------------------------------------
 
@@ -331,9 +332,13 @@ class Bench:
             if not warm.ok:
                 self.notes.append(f"run {run + 1}: warm-up {kind} failed: {warm.error}")
         samples: dict[str, list[Sample]] = {k: [] for k in kinds}
+        meter = CpuMeter(self.pids, self.redis_cpu)
+        before, t0 = meter.snapshot(), time.perf_counter()
         for i in range(self.args.latency_requests):
             for kind in kinds[i % len(kinds) :] + kinds[: i % len(kinds)]:
                 samples[kind].append(await self.call(kind, client))
+        other = CpuMeter.delta(before, meter.snapshot())["other"]
+        self.other_busy.append(other / ((time.perf_counter() - t0) * (os.cpu_count() or 1)))
         fig: dict[str, float] = {}
         for kind, got in samples.items():
             ok = [s for s in got if s.ok]
@@ -363,6 +368,7 @@ class Bench:
                     stage_rows.append(row)
         if stage_rows:
             lat["stages"].append({k: median([r[k] for r in stage_rows]) for k in stage_rows[0]})
+            lat["stage_rows"].extend(stage_rows)
         print(
             f"  run {run + 1} latency: sdk p50 {fig['sdk_p50'] * 1000:.0f} ms, api p50 "
             f"{fig['api_p50'] * 1000:.0f} ms (added {fig['api_added_p50'] * 1000:+.0f} ms), "
@@ -386,6 +392,7 @@ class Bench:
         cpu = CpuMeter.delta(before, after)
         ok = [s.total for s in samples if s.ok]
         cores = os.cpu_count() or 1
+        self.other_busy.append(cpu["other"] / (wall * cores))
         row = {
             "n": n,
             "ok": len(ok),
@@ -552,7 +559,10 @@ class Bench:
 
         def per_completion(cell: dict[str, Any]) -> dict[str, float]:
             done = sum(r["ok"] for r in cell["runs"]) or 1
-            return {p: sum(r["cpu"][p] for r in cell["runs"]) / done for p in PARTS}
+            return {p: sum(r["cpu"].get(p, 0.0) for r in cell["runs"]) / done for p in [*PARTS, "other"]}
+
+        def other_share(cell: dict[str, Any]) -> float:
+            return median([r["cpu"].get("other", 0.0) / (r["wall"] * cores) for r in cell["runs"]])
 
         for path in ("api", "proxy"):
             for workers in sorted({c["workers"] for c in cells if c["path"] == path}):
@@ -562,34 +572,55 @@ class Bench:
                 lines.append(f"{name}, {workers} worker(s), concurrency -> completions/s: {steps}.")
         api_cells = [c for c in cells if c["path"] == "api"]
         best = max(api_cells, key=lambda c: med(c, "tput"))
-        label = f"API, {best['workers']} worker(s), concurrency {best['concurrency']}"
-        sat["best"] = {"tput": med(best, "tput"), "label": label}
+        sat["best"] = {
+            "tput": med(best, "tput"),
+            "label": f"API, {best['workers']} worker(s), concurrency {best['concurrency']}",
+        }
         top = max(api_cells, key=lambda c: (c["concurrency"], c["workers"]))
         cpu = per_completion(top)
         service = cpu["cli"] + cpu["worker"] + cpu["api"] + cpu["redis"]
         sat["cpu_per_completion"] = service
         sat["cli_share"] = cpu["cli"] / service if service else math.nan
-        sat["cli_cpu_per_completion"] = per_completion(best)["cli"]
-        busy = med(top, "machine_busy")
-        lines.append(
-            f"At concurrency {top['concurrency']} with {top['workers']} worker(s) the machine's {cores} cores are "
-            f"{busy:.0%} busy. CPU per completion: CLI processes {cpu['cli']:.3f} s, worker Python "
-            f"{cpu['worker']:.3f} s, API {cpu['api']:.3f} s, Redis {cpu['redis']:.3f} s"
-            + (f", LiteLLM proxy (idle) {cpu['proxy']:.3f} s" if cpu["proxy"] else "")
-            + f"; the benchmark's own fake upstream {cpu['upstream']:.3f} s and load driver "
-            f"{cpu['driver']:.3f} s share the same cores. The CLI is {sat['cli_share']:.0%} of the service's CPU."
+        sat["cli_cpu_per_completion"] = median(
+            [per_completion(c)["cli"] for c in api_cells if c["concurrency"] == 1] or [cpu["cli"]]
         )
-        whole = sum(cpu[p] for p in PARTS)
+        busy, other = med(top, "machine_busy"), other_share(top)
+        state = "saturated: CPU-bound" if busy >= 0.9 else "not CPU-saturated"
         lines.append(
-            f"CPU ceiling = {cores} cores / {whole:.3f} CPU-s per completion (everything on the machine) = "
-            f"{cores / whole:.2f} completions/s; measured {med(top, 'tput'):.2f}/s. Without the benchmark's own "
-            f"processes the service alone would cap near {cores / service:.2f}/s. It saturates on CPU, "
-            "and the CPU is the CLI's start-up: spawning one CLI process per job is the ceiling; "
-            "Redis and the API are a few percent."
+            f"At concurrency {top['concurrency']} with {top['workers']} worker(s) the {cores} cores are "
+            f"{busy:.0%} busy ({state}). CPU per completion: CLI processes {cpu['cli']:.3f} s, worker "
+            f"Python {cpu['worker']:.3f} s, API {cpu['api']:.3f} s, Redis {cpu['redis']:.3f} s"
+            + (f", idle LiteLLM proxy {cpu['proxy']:.3f} s" if cpu["proxy"] >= 0.0005 else "")
+            + f"; this benchmark's fake upstream {cpu['upstream']:.3f} s and load driver {cpu['driver']:.3f} s. "
+            f"The CLI is {sat['cli_share']:.0%} of the service's CPU; Redis and the API together "
+            f"{(cpu['api'] + cpu['redis']) / service:.0%}."
         )
+        ceiling = cores / service if service else math.nan
+        text = (
+            f"CPU ceiling of the service alone: {cores} cores / {service:.3f} CPU-s per completion = "
+            f"{ceiling:.2f} completions/s; measured {med(top, 'tput'):.2f}/s"
+        )
+        if other > 0.1:
+            text += (
+                f", while processes outside this benchmark took {other:.0%} of the machine "
+                f"({cpu['other']:.3f} CPU-s per completion)"
+            )
+        lines.append(
+            text + ". Where it saturates, it saturates on the CLI's CPU: one process spawned per job "
+            "costs its start-up (runtime, bundled JavaScript, config) every time."
+        )
+        low_cli = [
+            per_completion(c)["cli"] for c in api_cells if c["concurrency"] == min(self.args.concurrency)
+        ]
+        if low_cli and top["concurrency"] != min(self.args.concurrency):
+            lines.append(
+                f"CLI CPU per completion grows with concurrency ({median(low_cli):.3f} s at concurrency "
+                f"{min(self.args.concurrency)}, {cpu['cli']:.3f} s at {top['concurrency']}): with the cores "
+                "shared, each CLI lives longer and spends CPU while alive, not only to start."
+            )
         lines.append(
             f"Past saturation, latency is queueing: p95 at concurrency {top['concurrency']} is "
-            f"{med(top, 'p95'):.1f} s ~ concurrency / throughput = {top['concurrency'] / med(top, 'tput'):.1f} s."
+            f"{med(top, 'p95'):.1f} s; concurrency / throughput = {top['concurrency'] / med(top, 'tput'):.1f} s."
         )
         by_workers = {
             c["workers"]: med(c, "tput") for c in api_cells if c["concurrency"] == top["concurrency"]
@@ -598,24 +629,33 @@ class Bench:
             lo, hi = min(by_workers), max(by_workers)
             lines.append(
                 f"A second worker process: {by_workers[hi] / by_workers[lo]:.2f}x the throughput of one at "
-                f"concurrency {top['concurrency']}; both share the same {cores} cores, so more workers only help "
-                "when each is capped by WORKER_MAX_JOBS, not here."
+                f"concurrency {top['concurrency']}. Both share the same {cores} cores, so more worker "
+                "processes on one machine help only when WORKER_MAX_JOBS or GLOBAL_MAX_CLI is the cap."
             )
         low = [c for c in api_cells if c["concurrency"] == 1]
         if low:
             c1 = low[0]
             lines.append(
                 f"At concurrency 1 throughput is 1 / latency ({med(c1, 'tput'):.2f}/s at p50 "
-                f"{med(c1, 'p50') * 1000:.0f} ms): the per-request wait (the queue poll, below) "
-                f"costs throughput only when the service is idle."
+                f"{med(c1, 'p50') * 1000:.0f} ms); the queue-poll wait (see Notes) is paid per request "
+                "there, and hidden once jobs queue up."
             )
         proxy_top = [c for c in cells if c["path"] == "proxy" and c["concurrency"] == top["concurrency"]]
-        if proxy_top:
+        api_same = (
+            [
+                c
+                for c in api_cells
+                if c["concurrency"] == top["concurrency"] and c["workers"] == proxy_top[0]["workers"]
+            ]
+            if proxy_top
+            else []
+        )
+        if proxy_top and api_same:
             pc = per_completion(proxy_top[0])
             lines.append(
-                f"LiteLLM proxy at concurrency {top['concurrency']}: {med(proxy_top[0], 'tput'):.2f}/s "
-                f"({med(proxy_top[0], 'tput') / med(top, 'tput'):.2f}x the API's); the proxy process costs "
-                f"{pc['proxy']:.3f} CPU-s per completion on top of the same service path."
+                f"LiteLLM proxy at concurrency {top['concurrency']}, {proxy_top[0]['workers']} worker(s): "
+                f"{med(proxy_top[0], 'tput'):.2f}/s, {med(proxy_top[0], 'tput') / med(api_same[0], 'tput'):.2f}x "
+                f"the API's; the proxy process adds {pc['proxy']:.3f} CPU-s per completion to the same path."
             )
 
     def findings(self) -> None:
@@ -639,7 +679,13 @@ class Bench:
         args = self.args
         started = time.time()
         load_at_start = Path("/proc/loadavg").read_text().split()[:3]
-        self.results["latency"] = {"added": [], "stages": [], "per_kind": args.latency_requests, "kinds": []}
+        self.results["latency"] = {
+            "added": [],
+            "stages": [],
+            "stage_rows": [],
+            "per_kind": args.latency_requests,
+            "kinds": [],
+        }
         self.results["throughput"] = []
         self.start_redis()
         self.start_upstream()

@@ -116,7 +116,9 @@ class HashEmbedder(EmbedderClient):
         norm = math.sqrt(sum(v * v for v in vec)) or 1.0
         return [v / norm for v in vec]
 
-    async def create(self, input_data: str | list[str] | Iterable[int] | Iterable[Iterable[int]]) -> list[float]:
+    async def create(
+        self, input_data: str | list[str] | Iterable[int] | Iterable[Iterable[int]]
+    ) -> list[float]:
         if isinstance(input_data, str):
             return self.vector(input_data)
         items = list(input_data)
@@ -216,7 +218,9 @@ async def count_graph(driver: KuzuDriver) -> dict[str, int]:
     """Entity nodes, entity edges (facts) and episodes in the Kuzu graph."""
     queries = {
         "entities": "MATCH (n:Entity) RETURN count(n) AS c",
-        "edges": "MATCH (:Entity)-[:RELATES_TO]->(e:RelatesToNode_)-[:RELATES_TO]->(:Entity) RETURN count(e) AS c",
+        # Kuzu holds an entity edge as (Entity)-[:RELATES_TO]->(RelatesToNode_)-[:RELATES_TO]->(Entity)
+        "edges": "MATCH (:Entity)-[:RELATES_TO]->(e:RelatesToNode_)-[:RELATES_TO]->(:Entity) "
+        "RETURN count(e) AS c",
         "episodes": "MATCH (n:Episodic) RETURN count(n) AS c",
         "mentions": "MATCH (:Episodic)-[r:MENTIONS]->(:Entity) RETURN count(r) AS c",
     }
@@ -291,7 +295,9 @@ async def ingest(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--base-url", default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1"))
     parser.add_argument(
         "--api-key", default=os.environ.get("LITELLM_CLAUDE_API_KEY") or os.environ.get("OPENAI_API_KEY")
@@ -307,12 +313,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--episodes", type=int, default=10, help="how many episodes to ingest (default 10)")
     parser.add_argument("--db", help="Kuzu database path (default: a temporary directory, removed after)")
-    parser.add_argument("--embeddings-url", help="an OpenAI-compatible embeddings base URL (default: local hash)")
+    parser.add_argument(
+        "--embeddings-url", help="an OpenAI-compatible embeddings base URL (default: local hash)"
+    )
     parser.add_argument("--embeddings-model", default="text-embedding-3-small")
     parser.add_argument("--embeddings-key", default=os.environ.get("EMBEDDINGS_API_KEY"))
     parser.add_argument("--embedding-dim", type=int, default=256)
     parser.add_argument(
-        "--max-coroutines", type=int, help="Graphiti's per-gather concurrency (default: SEMAPHORE_LIMIT or 20)"
+        "--max-coroutines",
+        type=int,
+        help="Graphiti's per-gather concurrency (default: SEMAPHORE_LIMIT or 20)",
     )
     parser.add_argument("--dump-requests", help="write every request body Graphiti sent to this JSONL file")
     args = parser.parse_args(argv)

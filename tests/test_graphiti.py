@@ -1,0 +1,200 @@
+"""Graphiti bulk ingestion end to end: the real graphiti-core, our service, the real CLI, the fake model.
+
+Graphiti (`add_episode_bulk`) talks to our API through its own OpenAI clients; the graph
+goes into an embedded Kuzu database; embeddings come from the example's deterministic hash
+embedder. Needs `graphiti-core[kuzu]` (skipped without it). Run alone: `pytest -m graphiti -s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from fake_anthropic import FakeUpstream
+from tests.conftest import API_KEY, REPO, Service, free_port, service_env
+
+os.environ.setdefault("GRAPHITI_TELEMETRY_ENABLED", "false")
+pytest.importorskip(
+    "graphiti_core",
+    reason="graphiti-core is not installed (pip install 'graphiti-core[kuzu]')",
+)
+pytest.importorskip("kuzu", reason="the kuzu graph database is not installed (graphiti-core[kuzu] extra)")
+
+pytestmark = [
+    pytest.mark.graphiti,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # graphiti's Kuzu driver is deprecated
+]
+
+CAP = 4  # GLOBAL_MAX_CLI
+WORKERS = 2
+EPISODES = 12
+_ACCESS = re.compile(r'"(?:GET|POST|DELETE|PUT) (\S+) HTTP/[\d.]+\\?" (\d{3})')
+
+
+def _load_example() -> ModuleType:
+    path = REPO / "examples" / "graphiti_ingest.py"
+    spec = importlib.util.spec_from_file_location("graphiti_ingest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+example = _load_example()
+
+
+@pytest.fixture
+def graphiti_service(
+    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """API and two workers sharing a global cap of CAP CLI processes."""
+    port = free_port()
+    env = service_env(
+        redis_url=redis_url,
+        upstream=fake_upstream,
+        home=tmp_path_factory.mktemp("graphiti-home"),
+        port=port,
+        queue=f"lc:test:graphiti:{uuid.uuid4().hex[:8]}",
+    )
+    # Graphiti fires up to SEMAPHORE_LIMIT (20) calls per gather, so most wait in the queue.
+    env.update(
+        GLOBAL_MAX_CLI=str(CAP),
+        WORKER_MAX_JOBS="4",
+        REQUEST_TIMEOUT_S="300",
+        QUEUE_WAIT_TIMEOUT_S="300",
+        JOB_TIMEOUT_S="120",
+    )
+    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("graphiti-logs"))
+    svc.start("api", "api")
+    for i in range(WORKERS):
+        svc.start(f"worker-{i + 1}", "worker")
+    try:
+        svc.wait_ready()
+        yield svc
+    finally:
+        for name in list(svc.processes):
+            svc.stop(name)
+
+
+def cli_processes_of(svc: Service) -> list[int]:
+    """CLI processes run by this service's workers (other test runs on the machine excluded).
+
+    Each worker leads a session of its own; the CLIs it starts stay in it and work in an
+    `lc-job-*` scratch directory.
+    """
+    sessions = {p.pid for name, p in svc.processes.items() if name.startswith("worker")}
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getsid(int(entry.name)) in sessions and os.path.basename(
+                os.readlink(entry / "cwd")
+            ).startswith("lc-job-"):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+class Sampler:
+    """Samples the number of live CLI processes of a service in a thread."""
+
+    def __init__(self, svc: Service) -> None:
+        self.svc = svc
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, len(cli_processes_of(self.svc)))
+            time.sleep(0.02)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def failed_requests(svc: Service) -> list[str]:
+    """API access-log lines with a 4xx or 5xx status."""
+    logs = (svc.log_dir / "api.log").read_text(errors="replace")
+    return [line for line in logs.splitlines() if (m := _ACCESS.search(line)) and int(m.group(2)) >= 400]
+
+
+def run_ingest(svc: Service, client_kind: str, episodes: int, db_path: Path) -> tuple[object, object]:
+    calls = example.CallLog()
+    report = asyncio.run(
+        example.ingest(
+            base_url=f"{svc.url}/v1",
+            api_key=API_KEY,
+            model="sonnet",
+            small_model="haiku",
+            client_kind=client_kind,
+            episodes=example.sample_episodes(episodes),
+            db_path=str(db_path),
+            embedder=example.HashEmbedder(),
+            calls=calls,
+        )
+    )
+    return report, calls
+
+
+def test_add_episode_bulk_through_chat_completions(
+    graphiti_service: Service, fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    svc = graphiti_service
+    with Sampler(svc) as sampler:
+        report, calls = run_ingest(svc, "generic", EPISODES, tmp_path / "graph.kuzu")
+    upstream = fake_upstream.state.stats()
+    print(
+        f"\ngraphiti add_episode_bulk via chat completions: {EPISODES} episodes in {report.wall_s:.1f} s, "
+        f"{report.llm_calls} LLM calls (peak {report.peak_in_flight} in flight at the client), "
+        f"{upstream['total_requests']} upstream Messages requests, CLI peak {sampler.peak} "
+        f"(cap {CAP}), upstream peak {upstream['peak_in_flight']}, graph {report.counts}"
+    )
+    assert calls.failures == [], calls.failures
+    assert set(report.statuses) == {200}, report.statuses
+    assert failed_requests(svc) == []
+    assert report.counts["episodes"] == EPISODES
+    assert report.counts["entities"] > 0, report.counts
+    assert report.counts["edges"] > 0, report.counts
+    assert report.counts["mentions"] > 0, report.counts
+    assert report.llm_calls >= EPISODES  # at least one extraction call per episode
+    assert report.peak_in_flight > CAP  # Graphiti really did push more than the cap at once
+    assert 1 <= sampler.peak <= CAP, sampler.peak
+    assert upstream["peak_in_flight"] <= CAP, upstream
+
+
+def test_add_episode_bulk_through_responses_api(
+    graphiti_service: Service, fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    """Graphiti's default OpenAIClient: `responses.parse` with a strict json_schema text format."""
+    svc = graphiti_service
+    episodes = 3
+    report, calls = run_ingest(svc, "openai", episodes, tmp_path / "graph.kuzu")
+    print(
+        f"\ngraphiti add_episode_bulk via the Responses API: {episodes} episodes in {report.wall_s:.1f} s, "
+        f"{report.llm_calls} LLM calls, graph {report.counts}"
+    )
+    assert calls.failures == [], calls.failures
+    assert failed_requests(svc) == []
+    assert report.counts["entities"] > 0 and report.counts["edges"] > 0, report.counts
+    models = {r.model for r in fake_upstream.state.message_requests()}
+    assert any("haiku" in m for m in models), models  # OpenAIClient sends small_model for small prompts
