@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.auth import require_api_key
 from api.body import parse_body
-from api.job_flow import disconnected, limits
+from api.job_flow import disconnected, limits, wants_bulk
 from api.sse import DONE, sse_data
 from jobs import flow
 from jobs.client import JobClient
@@ -33,7 +33,7 @@ async def chat_completions(
     settings = request.app.state.settings
     body = await parse_body(request, ChatCompletionBody, max_bytes=settings.max_body_bytes)
     client: JobClient = request.app.state.jobs
-    job = build_job(body, settings=settings, api_key=api_key)
+    job = build_job(body, settings=settings, api_key=api_key, bulk=wants_bulk(request, api_key, settings))
     log_context.job_id.set(job.id)
     log.info("chat completion job submitted: model=%s stream=%s", job.model, job.stream)
     await flow.submit(client, job, limits(settings))

@@ -7,6 +7,15 @@ from fastapi import Request
 from config.settings import Settings
 from jobs.flow import Limits
 
+PRIORITY_HEADER = "x-job-priority"
+
+
+def wants_bulk(request: Request, api_key: str | None, settings: Settings) -> bool:
+    """Bulk priority: asked for with `X-Job-Priority: bulk`, or implied by a key in BULK_API_KEYS."""
+    if request.headers.get(PRIORITY_HEADER, "").strip().lower() == "bulk":
+        return True
+    return api_key is not None and api_key in settings.bulk_key_set
+
 
 def limits(settings: Settings) -> Limits:
     return Limits(

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.auth import require_api_key
 from api.body import parse_body
-from api.job_flow import disconnected, limits
+from api.job_flow import disconnected, limits, wants_bulk
 from config.settings import Settings
 from jobs import flow
 from jobs.client import JobClient
@@ -37,7 +37,9 @@ async def create_response(
     settings: Settings = request.app.state.settings
     body = await parse_body(request, ResponsesBody, max_bytes=settings.max_body_bytes)
     client: JobClient = request.app.state.jobs
-    job = build_response_job(body, settings=settings, api_key=api_key)
+    job = build_response_job(
+        body, settings=settings, api_key=api_key, bulk=wants_bulk(request, api_key, settings)
+    )
     await flow.submit(client, job, limits(settings))
     if job.stream:
         events = flow.follow(client, job, limits(settings), gone=disconnected(request))

@@ -32,6 +32,8 @@ KIND_NAMES = {
     "api_stream": "API, streaming",
     "proxy": "LiteLLM proxy, non-streaming",
     "proxy_stream": "LiteLLM proxy, streaming",
+    "api_fast": "API, non-streaming, worker poll_delay 10 ms (experiment)",
+    "api_fast_stream": "API, streaming, worker poll_delay 10 ms (experiment)",
 }
 
 
@@ -149,6 +151,23 @@ def _headline(results: dict[str, Any]) -> list[str]:
         f"({ms(fig.get('api_p50'))} vs {ms(fig.get('sdk_p50'))}); "
         f"time to first token: {ratio(fig.get('api_stream_ttft_p50'), fig.get('sdk_ttft_p50'))}."
     )
+    wait, own = results.get("queue_wait_p50_ms"), results.get("own_work_p50_ms")
+    if wait is not None and own is not None:
+        out.append(
+            f"- Where the added latency comes from (p50): the job waiting for a worker's queue poll "
+            f"{wait:.0f} ms; the service's own work (HTTP, enqueue, worker setup, event stream) {own:.0f} ms."
+        )
+    if "api_fast_added_p50" in fig:
+        fast_rows = results["latency"].get("stage_rows_fast") or []
+        fast_wait = percentile([r["queue_wait"] for r in fast_rows], 50) if fast_rows else math.nan
+        out.append(
+            f"- Experiment, the same worker with arq `poll_delay` = 10 ms (bench/fastpoll_worker.py): "
+            f"added p50 {signed_ms(fig['api_fast_added_p50'])} non-streaming "
+            f"({_met(fig['api_fast_added_p50'] <= 0.010)} against 10 ms), "
+            f"{signed_ms(fig.get('api_fast_stream_added_ttft_p50'))} to first token "
+            f"({_met(fig.get('api_fast_stream_added_ttft_p50', math.nan) <= 0.005)} against 5 ms); "
+            f"queue wait p50 {fast_wait:.0f} ms."
+        )
     out.append(
         f"- Direct SDK call vs `claude -p`: {ratio(fig.get('sdk_p50'), fig.get('cli_p50'))} "
         f"({ms(fig.get('sdk_p50'))} vs {ms(fig.get('cli_p50'))})."
@@ -191,9 +210,11 @@ def _latency(results: dict[str, Any]) -> list[str]:
     fig = latency_figures(results)
     out = ["## Floor and added latency (concurrency 1)", ""]
     out.append(
-        f"{lat['per_kind']} requests of each kind per run, sent one at a time, kinds interleaved "
-        "round-robin; one warm-up request of each kind first. p95 of so few requests is close to the "
-        "maximum. 'Added' = this path's percentile minus the direct SDK call's, in the same run."
+        f"{lat['per_kind']} requests of each kind per run, one at a time, kinds interleaved round-robin, "
+        "each sent after a random pause of 0-500 ms (so arrivals are not in phase with the workers' "
+        "queue poll, as back-to-back requests would be); one warm-up request of each kind first. p95 "
+        "of so few requests is close to the maximum. 'Added' = this path's percentile minus the "
+        "direct SDK call's, in the same run."
     )
     out.append("")
     rows = []
@@ -266,6 +287,15 @@ def _stages(results: dict[str, Any]) -> list[str]:
                 f"{min(values):.0f} / {max(values):.0f} ms",
             ]
         )
+    own = [r["api_in"] + r["worker_setup"] + r["api_out"] for r in rows]
+    table.append(
+        [
+            "**service's own work** (API in + worker setup + API out)",
+            f"**{percentile(own, 50):.0f} ms**",
+            f"{percentile(own, 95):.0f} ms",
+            f"{min(own):.0f} / {max(own):.0f} ms",
+        ]
+    )
     fig = latency_figures(results)
     table.append(
         [
@@ -458,37 +488,48 @@ def _profile(results: dict[str, Any]) -> list[str]:
 def _beyond(results: dict[str, Any]) -> list[str]:
     sat = results.get("saturation", {})
     cli_cpu = sat.get("cli_cpu_per_completion", math.nan)
-    cores = results["meta"]["machine"]["cores"]
+    service = sat.get("cpu_per_completion", math.nan)
+    rest = service - sat.get("cli_share", math.nan) * service  # worker Python + API + Redis
+    cores = float(results["meta"]["machine"]["cores"])
+    spawn_cap = cores / cli_cpu if cli_cpu else math.nan
+    warm_hi = cores / (0.035 + rest) if rest == rest else math.nan
+    warm_lo = cores / (0.140 + rest) if rest == rest else math.nan
     return [
         "## Past the spawn-per-job ceiling",
         "",
-        f"Each completion spawns a fresh Claude Code CLI process: {cli_cpu:.2f} CPU-seconds of CLI "
-        f"start-up and teardown per completion in the runs above, so {cores} cores cap the service "
-        f"near {float(cores) / cli_cpu if cli_cpu else math.nan:.1f} completions/s however the queue, "
-        "the API or Redis behave; a second worker process on the same cores adds no CPU. What would "
-        "move it:",
+        f"Each completion spawns a fresh Claude Code CLI process, which costs {cli_cpu:.2f} CPU-seconds "
+        f"(measured above at concurrency 1; more under contention), so {cores:.0f} cores cap the service "
+        f"near {spawn_cap:.1f} completions/s whatever the queue, the API or Redis do; more worker "
+        f"processes on the same cores add no CPU. The rest of the service costs {rest:.3f} CPU-s per "
+        "completion (worker Python, API, Redis). The worker's Python is a small share (profile above): "
+        "nothing in it is worth optimising before the spawn. What would move the ceiling:",
         "",
-        "1. **Warm CLI processes.** Keep a pool of long-lived `ClaudeSDKClient` sessions per "
-        "(model, system prompt, output schema) in each worker and send `/clear` between jobs instead of "
-        "spawning: measured on this machine (docs at /work/shared/docs/claude-code-cli-facts.md) 35-140 ms "
-        "per query after a 0.32 s connect, against ~400 ms CPU per spawn, i.e. roughly 3-10x the "
-        "completions per core for short answers. Jobs that need a resumed transcript (multi-turn "
-        "history) or per-job `max_tokens`/env would still spawn, or need sessions keyed on those too.",
-        "2. **The risk: state leaking between callers.** A warm process carries the previous job's "
-        "conversation until `/clear` runs, plus anything the CLI keeps outside the conversation "
-        "(todo lists, memory files in CLAUDE_CONFIG_DIR, the session's cwd, prompt-cache keys). A "
-        "`/clear` that fails or races with the next job would hand caller B's request a context "
-        "holding caller A's secret.",
-        "3. **Ruling it out.** (a) A canary test in CI: caller A sends a random secret, the same warm "
-        "process then serves caller B asking to repeat anything from earlier, and the fake upstream "
-        "asserts that B's upstream request holds no trace of A's secret (the fake sees every request "
-        "body, so the check is exact, not model-dependent); run it for every pool code path (success, "
-        "error, cancel, timeout). (b) Check the upstream request of every pooled job in production "
-        "code: the `messages` array must have exactly the new turn, else kill the process and retry "
-        "on a fresh one. (c) Never share a process across tenants (pool key includes the caller's "
-        "owner hash) and recycle each process after N jobs or on any error, cancel or timeout. "
-        "(d) Keep the scratch cwd and CLAUDE_CONFIG_DIR per process and wipe them on recycle.",
-        "4. **Fewer CLI processes per answer.** Structured output and function calling need two model "
-        "turns in one CLI run; plain chat needs one. Nothing to gain there; the spawn is the cost.",
+        "1. **Warm CLI processes.** Keep long-lived `ClaudeSDKClient` sessions in each worker, one pool "
+        "per (model, system prompt, output schema, max_tokens), and send `/clear` between jobs instead "
+        "of spawning. Measured on this machine (shared/docs/claude-code-cli-facts.md): 0.32 s to "
+        "connect once, then 35-140 ms per query, against ~0.4 s per spawn. If a warm query costs at "
+        f"most its wall time in CPU, {cores:.0f} cores would serve about {warm_lo:.0f}-{warm_hi:.0f} "
+        f"completions/s with the rest of the service as measured, instead of {spawn_cap:.1f}. Jobs "
+        "with history (resumed session transcripts) or structured output need their own pools or keep "
+        "spawning; the pool must also hold back-pressure (GLOBAL_MAX_CLI counts warm processes too, and "
+        "each holds ~100 MB private memory: see Memory).",
+        "2. **The risk: one caller's state reaching another.** A warm process carries the previous "
+        "job's conversation until `/clear` has run, and possibly state outside the conversation (todo "
+        "lists, files in its cwd, anything under CLAUDE_CONFIG_DIR, the session id). A `/clear` that "
+        "fails, is skipped after an error or cancel, or races the next job would put caller A's "
+        "prompt, and any secret in it, into caller B's context.",
+        "3. **Ruling it out.** (a) A canary test against the fake upstream, which records every request "
+        "body: caller A sends a random secret, the same warm process then serves caller B, and the "
+        "test asserts that the secret is nowhere in B's upstream request (exact, not dependent on "
+        "what a model says); repeat it after a success, an upstream error, a cancel, a timeout and an "
+        "inactivity kill. (b) The same check in production code, cheaply: the first upstream turn "
+        "of a pooled job must hold only the new user message (the facts doc shows `/clear` leaves only "
+        "a local-command note), else kill the process and rerun the job on a fresh spawn. (c) Never "
+        "share a process across API keys (pool key includes the caller's owner hash) unless (a) and (b) "
+        "are in place; recycle each process after N jobs and on any error, cancel or timeout. "
+        "(d) Give each warm process its own scratch cwd and CLAUDE_CONFIG_DIR, wiped on recycle.",
+        "4. **Before that, the cheap fix:** the queue-poll wait (Notes) costs latency, not "
+        "throughput; set arq's `poll_delay` low and the service's added latency drops to its own "
+        "work.",
         "",
     ]

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import platform
+import random
 import secrets
 import shutil
 import sys
@@ -57,6 +58,8 @@ from stages import breakdown  # noqa: E402
 from config.settings import Settings  # noqa: E402
 
 MODEL = "sonnet"
+POLL_EXPERIMENT_S = 0.01  # arq poll_delay of the experimental worker
+PAUSE_S = 0.5  # the most a latency request waits before it is sent (uniformly random)
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november".split()
 
 
@@ -68,22 +71,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--first-token-delay", type=float, default=0.05, help="fake upstream, seconds")
     p.add_argument("--token-delay", type=float, default=0.005, help="fake upstream, seconds per token")
     p.add_argument("--prompt-words", type=int, default=20, help="answer length = prompt words + 2 tokens")
-    p.add_argument("--latency-requests", type=int, help="requests of each kind per run (default 15)")
+    p.add_argument("--latency-requests", type=int, help="requests of each kind per run (default 12)")
     p.add_argument("--concurrency", default=None, help="comma-separated (default 1,4,16,64)")
     p.add_argument("--workers", default=None, help="worker counts to measure, comma-separated (default 1,2)")
     p.add_argument("--streams", type=int, help="open streams held for the API memory figure (default 1000)")
     p.add_argument("--no-proxy", action="store_true", help="skip the LiteLLM proxy path")
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
+    p.add_argument(
+        "--no-poll-experiment", action="store_true", help="skip the worker with a short arq poll_delay"
+    )
     p.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (path printed)")
     args = p.parse_args(argv)
     if args.quick:
         args.runs = 1
-        args.latency_requests = args.latency_requests or 3
+        args.latency_requests = args.latency_requests or 2
         args.concurrency = args.concurrency or "1,2"
         args.workers = args.workers or "1"
         args.streams = args.streams or 50
         args.no_proxy = True
-    args.latency_requests = args.latency_requests or 15
+    args.latency_requests = args.latency_requests or 12
     args.concurrency = [int(c) for c in (args.concurrency or "1,4,16,64").split(",")]
     args.workers = [int(w) for w in (args.workers or "1,2").split(",")]
     args.streams = args.streams or 1000
@@ -245,6 +251,11 @@ class Bench:
 
     def start_worker(self, name: str, **extra: str) -> None:
         self.procs.start(name, [sys.executable, "-m", "service.cli", "worker"], self.service_env(**extra))
+        self.wait_worker_log(name)
+        if name not in self.workers:
+            self.workers.append(name)
+
+    def wait_worker_log(self, name: str) -> None:
         deadline = time.monotonic() + 60
         log = self.tmp / "logs" / f"{name}.log"
         while "Starting worker" not in (log.read_text(errors="replace") if log.exists() else ""):
@@ -254,8 +265,6 @@ class Bench:
                 raise RuntimeError(f"{name} did not start:\n{self.procs.log_tail(name)}")
             time.sleep(0.1)
         time.sleep(0.6)  # its first queue poll
-        if name not in self.workers:
-            self.workers.append(name)
 
     def stop_worker(self, name: str) -> None:
         self.procs.stop(name)
@@ -315,9 +324,12 @@ class Bench:
             return await sdk_direct(self.settings, MODEL, self.prompt, self.expect)
         if kind == "cli":
             return await claude_p(self.settings, MODEL, self.prompt, self.expect)
-        url, key = (
-            (self.api_url, self.api_key) if kind.startswith("api") else (self.proxy_url, self.master_key)
-        )
+        if kind.startswith("api_fast"):
+            url, key = self.api_fast_url, self.api_key
+        elif kind.startswith("api"):
+            url, key = self.api_url, self.api_key
+        else:
+            url, key = self.proxy_url, self.master_key
         assert url is not None
         return await chat(
             client, url, key, MODEL, self.prompt, stream=kind.endswith("stream"), expect=self.expect
@@ -327,6 +339,25 @@ class Bench:
         kinds = ["sdk", "cli", "api", "api_stream"]
         if self.proxy_url:
             kinds += ["proxy", "proxy_stream"]
+        if not self.args.no_poll_experiment:
+            kinds += ["api_fast", "api_fast_stream"]
+            self.start_fast_pair()
+        try:
+            await self._latency_run(client, run, kinds)
+        finally:
+            self.procs.stop("worker-fast")
+            self.procs.stop("api-fast")
+
+    def start_fast_pair(self) -> None:
+        """An API and a worker with arq poll_delay=POLL_EXPERIMENT_S, on a queue of their own."""
+        extra = {"QUEUE_NAME": f"{self.queue}:fast", "BENCH_POLL_DELAY": str(POLL_EXPERIMENT_S)}
+        self.api_fast_url = self.start_api("api-fast", **extra)
+        argv = [sys.executable, str(BENCH / "fastpoll_worker.py")]
+        self.procs.start("worker-fast", argv, self.service_env(**extra))
+        self.wait_worker_log("worker-fast")
+
+    async def _latency_run(self, client: httpx.AsyncClient, run: int, kinds: list[str]) -> None:
+        lat = self.results["latency"]
         for kind in kinds:  # warm-up, not counted
             warm = await self.call(kind, client)
             if not warm.ok:
@@ -334,8 +365,12 @@ class Bench:
         samples: dict[str, list[Sample]] = {k: [] for k in kinds}
         meter = CpuMeter(self.pids, self.redis_cpu)
         before, t0 = meter.snapshot(), time.perf_counter()
+        rng = random.Random(run)
         for i in range(self.args.latency_requests):
             for kind in kinds[i % len(kinds) :] + kinds[: i % len(kinds)]:
+                # A random pause first: arrivals independent of the workers' 0.5 s queue poll, as
+                # a real caller's are (back to back, each request would start in phase with it).
+                await asyncio.sleep(rng.uniform(0, PAUSE_S))
                 samples[kind].append(await self.call(kind, client))
         other = CpuMeter.delta(before, meter.snapshot())["other"]
         self.other_busy.append(other / ((time.perf_counter() - t0) * (os.cpu_count() or 1)))
@@ -345,7 +380,7 @@ class Bench:
             fig[f"{kind}_errors"] = len(got) - len(ok)
             fig[f"{kind}_p50"] = percentile([s.total for s in ok], 50)
             fig[f"{kind}_p95"] = percentile([s.total for s in ok], 95)
-            if kind in ("sdk", "api_stream", "proxy_stream"):
+            if kind == "sdk" or kind.endswith("stream"):
                 ttfts = [s.ttft for s in ok if s.ttft is not None]
                 fig[f"{kind}_ttft_p50"] = percentile(ttfts, 50)
                 fig[f"{kind}_ttft_p95"] = percentile(ttfts, 95)
@@ -357,7 +392,6 @@ class Bench:
             fig[f"{kind}_added_p95"] = fig[f"{kind}_p95"] - fig["sdk_p95"]
             if f"{kind}_ttft_p50" in fig:
                 fig[f"{kind}_added_ttft_p50"] = fig[f"{kind}_ttft_p50"] - fig["sdk_ttft_p50"]
-        lat = self.results["latency"]
         lat["kinds"] = kinds
         lat["added"].append(fig)
         stage_rows = []
@@ -366,6 +400,10 @@ class Bench:
                 row = await breakdown(aredis, s)
                 if row:
                     stage_rows.append(row)
+            for s in samples.get("api_fast", []):
+                row = await breakdown(aredis, s)
+                if row:
+                    lat["stage_rows_fast"].append(row)
         if stage_rows:
             lat["stages"].append({k: median([r[k] for r in stage_rows]) for k in stage_rows[0]})
             lat["stage_rows"].extend(stage_rows)
@@ -612,16 +650,22 @@ class Bench:
         low_cli = [
             per_completion(c)["cli"] for c in api_cells if c["concurrency"] == min(self.args.concurrency)
         ]
-        if low_cli and top["concurrency"] != min(self.args.concurrency):
+        if (
+            low_cli
+            and top["concurrency"] != min(self.args.concurrency)
+            and cpu["cli"] > 1.1 * median(low_cli)
+        ):
             lines.append(
                 f"CLI CPU per completion grows with concurrency ({median(low_cli):.3f} s at concurrency "
                 f"{min(self.args.concurrency)}, {cpu['cli']:.3f} s at {top['concurrency']}): with the cores "
                 "shared, each CLI lives longer and spends CPU while alive, not only to start."
             )
-        lines.append(
-            f"Past saturation, latency is queueing: p95 at concurrency {top['concurrency']} is "
-            f"{med(top, 'p95'):.1f} s; concurrency / throughput = {top['concurrency'] / med(top, 'tput'):.1f} s."
-        )
+        if busy >= 0.9:
+            lines.append(
+                f"Past saturation, latency is queueing: p95 at concurrency {top['concurrency']} is "
+                f"{med(top, 'p95'):.1f} s; concurrency / throughput = "
+                f"{top['concurrency'] / med(top, 'tput'):.1f} s."
+            )
         by_workers = {
             c["workers"]: med(c, "tput") for c in api_cells if c["concurrency"] == top["concurrency"]
         }
@@ -659,19 +703,29 @@ class Bench:
             )
 
     def findings(self) -> None:
-        stages = self.results["latency"].get("stages") or []
-        if stages:
-            wait = median([s["queue_wait"] for s in stages])
-            if wait > 20:
-                self.notes.insert(
-                    0,
-                    f"**Hot spot: the queue poll.** A job waits a median {wait:.0f} ms between being enqueued "
-                    "and a worker starting it: `worker/settings.py` `worker_kwargs()` passes no `poll_delay` to "
-                    "`arq.Worker`, so arq's default of 0.5 s applies (it sleeps between ZRANGEBYSCORE polls), "
-                    "and an idle service adds U(0, 500 ms) to every request. That is nearly all of the added "
-                    "latency. Fix: `poll_delay` of 0.01-0.05 s (one cheap ZRANGEBYSCORE per poll per worker), "
-                    "or wake idle workers with a blocking pop on a notify list that `JobClient.submit` pushes to.",
-                )
+        """What the numbers say should change in the product (inserted first in the Notes)."""
+        rows = self.results["latency"].get("stage_rows") or []
+        if not rows:
+            return
+        wait = percentile([r["queue_wait"] for r in rows], 50)
+        own = percentile([r["api_in"] + r["worker_setup"] + r["api_out"] for r in rows], 50)
+        fig = latency_figures(self.results)
+        self.results["queue_wait_p50_ms"] = wait
+        self.results["own_work_p50_ms"] = own
+        if wait > 20:
+            self.notes.insert(
+                0,
+                f"**Hot spot: the queue poll.** A job waits a median {wait:.0f} ms between being enqueued "
+                "and a worker starting it, of the API's added "
+                f"{fig.get('api_added_p50', math.nan) * 1000:.0f} ms; the service's own work (API in, "
+                f"worker setup, API out) is {own:.0f} ms. `worker/settings.py` `worker_kwargs()` passes no "
+                "`poll_delay` to `arq.Worker`, so arq's default of 0.5 s applies: the worker sleeps between "
+                "ZRANGEBYSCORE polls and an idle service adds U(0, 500 ms) to every request (a caller "
+                "sending back to back gets it in phase: 500 ms minus the job's duration). Fix: "
+                "`poll_delay` of 0.01-0.05 s (one ZRANGEBYSCORE per poll per worker, ~20-100 cheap Redis "
+                "commands/s), or wake idle workers with a blocking pop on a notify list that "
+                "`JobClient.submit` pushes to.",
+            )
 
     # -- the whole benchmark -------------------------------------------------------------------------
 
@@ -683,6 +737,7 @@ class Bench:
             "added": [],
             "stages": [],
             "stage_rows": [],
+            "stage_rows_fast": [],
             "per_kind": args.latency_requests,
             "kinds": [],
         }

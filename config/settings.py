@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated bearer keys accepted by the API. Empty: no auth, loopback only.",
     )
+    bulk_api_keys: str = Field(
+        default="",
+        description="Comma-separated keys (also in API_KEYS) whose requests always run at bulk priority.",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     request_timeout_s: float = 600.0
@@ -124,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def api_key_set(self) -> frozenset[str]:
         return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    @property
+    def bulk_key_set(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.bulk_api_keys.split(",") if k.strip())
 
     def cli_env(self) -> dict[str, str]:
         """Environment handed to each CLI process (merged over the inherited one by the SDK)."""

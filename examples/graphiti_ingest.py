@@ -37,6 +37,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -326,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dump-requests", help="write every request body Graphiti sent to this JSONL file")
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message="The Kuzu backend is deprecated", category=DeprecationWarning)
     if not args.api_key:
         parser.error("--api-key (or LITELLM_CLAUDE_API_KEY / OPENAI_API_KEY) is required")
 

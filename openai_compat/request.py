@@ -11,6 +11,7 @@ from config.models import UnknownModel, resolve_model
 from config.settings import Settings
 from jobs.contract import CompletionJob, JobMessage, JobParams
 from openai_compat.errors import ApiError, invalid_request
+from openai_compat.schema_check import check_schema
 
 
 class ChatMessage(BaseModel):
@@ -181,6 +182,7 @@ def _check_tools(body: ChatCompletionBody) -> None:
                 "Function parameters must be a JSON Schema of type object.",
                 param=f"tools[{i}].function.parameters",
             )
+        check_schema(parameters, param=f"tools[{i}].function.parameters")
         names.add(name)
     choice = body.tool_choice
     if choice is None or choice in ("none", "auto"):
@@ -209,5 +211,6 @@ def _check_response_format(fmt: dict[str, Any] | None) -> None:
                 "response_format.json_schema.schema must be a JSON Schema object.",
                 param="response_format",
             )
+        check_schema(spec["schema"], param="response_format.json_schema.schema")
         return
     raise invalid_request(f"Unsupported response_format type {kind!r}.", param="response_format.type")

@@ -53,12 +53,12 @@ class ResponsesBody(BaseModel):
 
 
 def build_response_job(
-    body: ResponsesBody, *, settings: Settings, api_key: str | None = None
+    body: ResponsesBody, *, settings: Settings, api_key: str | None = None, bulk: bool = False
 ) -> CompletionJob:
     """Validate a Responses request and build its job; ApiError names the Responses parameter."""
     chat = to_chat_body(body)
     try:
-        return build_job(chat, settings=settings, api_key=api_key)
+        return build_job(chat, settings=settings, api_key=api_key, bulk=bulk)
     except ApiError as error:
         error.param = _responses_param(error.param)
         raise

@@ -9,6 +9,6 @@ fi
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,proxy]"
+  .venv/bin/python -m pip install -q -e ".[test,proxy,graphiti]"
   rm -f .venv/.installed-* && touch "$stamp"
 fi

@@ -141,7 +141,9 @@ def test_openai_batch_cancel(client: openai.OpenAI, fake_upstream: FakeUpstream)
     batch = client.batches.create(
         input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
     )
-    wait_for(lambda: upstream_saw(fake_upstream, f"cancel 0 {tag}"), "a request to be running")
+    # jobs submitted in the same millisecond run in any order: wait for whichever runs first
+    running = [f"cancel {i} {tag}" for i in range(6)]
+    wait_for(lambda: any(upstream_saw(fake_upstream, t) for t in running), "a request to be running")
     cancelling = client.batches.cancel(batch.id)
     assert cancelling.status in ("cancelling", "cancelled")
     final = wait_for(

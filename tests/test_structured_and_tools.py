@@ -160,6 +160,42 @@ def test_tool_choice_none_answers_in_text(client: openai.OpenAI) -> None:
         ({"response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}, "response_format"),
         (
             {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": "x", "schema": {"type": "array"}},
+                }
+            },
+            "response_format.json_schema.schema.type",
+        ),
+        (
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "x",
+                        "schema": {
+                            "type": "object",
+                            "properties": {"a": {"$ref": "https://example.com/s.json"}},
+                        },
+                    },
+                }
+            },
+            "response_format.json_schema.schema",
+        ),
+        (
+            {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": "x",
+                        "schema": {"type": "object", "properties": {"a": {"type": "wibble"}}},
+                    },
+                }
+            },
+            "response_format.json_schema.schema",
+        ),
+        (
+            {
                 "messages": [
                     {
                         "role": "user",

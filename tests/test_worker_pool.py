@@ -290,3 +290,31 @@ def _queue_len(svc: Service) -> int:
     import redis as sync_redis
 
     return int(sync_redis.Redis.from_url(svc.env["REDIS_URL"]).zcard(svc.env["QUEUE_NAME"]))
+
+
+def test_the_bulk_priority_header_queues_behind_interactive_requests(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = make_service(workers=0, WORKER_MAX_JOBS="1", GLOBAL_MAX_CLI="1")
+    results: dict[str, httpx.Response] = {}
+
+    def send(name: str, headers: dict[str, str]) -> None:
+        results[name] = httpx.post(
+            f"{svc.url}/v1/chat/completions",
+            json={"model": "sonnet", "messages": [{"role": "user", "content": name}]},
+            headers={"Authorization": f"Bearer {API_KEY}", **headers},
+            timeout=60,
+        )
+
+    bulk = threading.Thread(target=send, args=("bulk ingestion call", {"X-Job-Priority": "bulk"}))
+    bulk.start()
+    wait_for(lambda: _queue_len(svc) == 1, 10, "the bulk job to be queued")
+    chat_thread = threading.Thread(target=send, args=("interactive chat", {}))
+    chat_thread.start()
+    wait_for(lambda: _queue_len(svc) == 2, 10, "the interactive job to be queued")
+    svc.start("worker-1", "worker")
+    bulk.join()
+    chat_thread.join()
+    assert results["bulk ingestion call"].status_code == results["interactive chat"].status_code == 200
+    prompts = [json.dumps(r.body["messages"]) for r in fake_upstream.state.message_requests()]
+    assert "interactive chat" in prompts[0] and "bulk ingestion call" in prompts[1]

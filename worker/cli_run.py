@@ -63,6 +63,11 @@ class _RunState:
     assistant_failure: Failure | None = None
     result: ResultMessage | None = None
     emitted: bool = False
+    stderr_tail: list[str] = field(default_factory=list)
+
+    def stderr_line(self, line: str) -> None:
+        _log_stderr(line)
+        self.stderr_tail = [*self.stderr_tail[-19:], line.rstrip()]
 
 
 def output_format(job: CompletionJob) -> dict[str, Any] | None:
@@ -77,7 +82,11 @@ def output_format(job: CompletionJob) -> dict[str, Any] | None:
 
 
 def build_options(
-    job: CompletionJob, model: str, scratch_dir: str, settings: Settings
+    job: CompletionJob,
+    model: str,
+    scratch_dir: str,
+    settings: Settings,
+    stderr: Callable[[str], None] | None = None,
 ) -> tuple[ClaudeAgentOptions, str]:
     """CLI options and prompt for one run; earlier turns go into a session the CLI resumes."""
     plan = plan_prompt(job.messages, system_mode=settings.system_prompt_mode)
@@ -111,7 +120,7 @@ def build_options(
         env=env,
         cli_path=settings.claude_cli_path,
         extra_args={"no-session-persistence": None},
-        stderr=_log_stderr,
+        stderr=stderr or _log_stderr,
     )
     return options, prompt
 
@@ -144,7 +153,7 @@ async def run_cli(
     notice = NoticeGuard()
     structured = output_format(job) is not None
     with tempfile.TemporaryDirectory(prefix="lc-job-") as scratch:
-        options, prompt = build_options(job, model, scratch, settings)
+        options, prompt = build_options(job, model, scratch, settings, state.stderr_line)
         try:
             async with aclosing(query(prompt=prompt, options=options)) as messages:
                 clean = False
@@ -169,7 +178,11 @@ async def run_cli(
                         kill_tree_in(scratch)
         except ClaudeSDKError as exc:
             if state.result is None:
-                failure = state.assistant_failure or failures.failure("cli_crash", type(exc).__name__)
+                failure = (
+                    state.assistant_failure
+                    or failures.from_cli_stderr(state.stderr_tail)
+                    or failures.failure("cli_crash", type(exc).__name__)
+                )
                 log.warning("cli run failed: %s", exc)
                 return RunOutcome(failure=failure, emitted_text=state.emitted)
         finally:

@@ -170,6 +170,18 @@ def from_text(text: str) -> Failure | None:
     return None
 
 
+CLI_REJECTS_SCHEMA = re.compile(r"not a valid JSON Schema[^\n]*", re.IGNORECASE)
+
+
+def from_cli_stderr(lines: list[str]) -> Failure | None:
+    """Failures the CLI explains only on stderr before exiting (e.g. a schema it cannot take)."""
+    for line in lines:
+        match = CLI_REJECTS_SCHEMA.search(line)
+        if match:
+            return failure("invalid_request", match.group(0)[:300])
+    return None
+
+
 def from_assistant_error(code: str, text: str) -> Failure:
     return from_text(text) or failure(ASSISTANT_ERROR_KIND.get(code, "upstream"))
 
