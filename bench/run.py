@@ -81,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-poll-experiment", action="store_true", help="skip the worker with a short arq poll_delay"
     )
     p.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (path printed)")
+    p.add_argument("--json", help="also write the raw results as JSON to this file")
     args = p.parse_args(argv)
     if args.quick:
         args.runs = 1
@@ -154,7 +155,7 @@ class Bench:
             port = free_port()
             argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
             argv += ["--dir", str(self.tmp), "--maxclients", "10000"]
-            self.procs.start("redis", argv, dict(os.environ))
+            self.procs.start("redis", argv, self.base_env())
             self.redis_url = f"redis://127.0.0.1:{port}/0"
             self.redis_source = f"private `{binary}` on a free port, no persistence"
         self.redis = redis.Redis.from_url(self.redis_url)
@@ -203,7 +204,8 @@ class Bench:
             "GLOBAL_MAX_CLI",
             "LITELLM_",
         )
-        return {k: v for k, v in os.environ.items() if not k.startswith(drop)} | {"PYTHONUNBUFFERED": "1"}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+        return env | {"PYTHONUNBUFFERED": "1", "LC_BENCH_RUN": str(self.tmp)}
 
     def service_env(self, **extra: str) -> dict[str, str]:
         env = self.base_env()
@@ -394,19 +396,12 @@ class Bench:
                 fig[f"{kind}_added_ttft_p50"] = fig[f"{kind}_ttft_p50"] - fig["sdk_ttft_p50"]
         lat["kinds"] = kinds
         lat["added"].append(fig)
-        stage_rows = []
         async with redis.asyncio.Redis.from_url(self.redis_url) as aredis:
-            for s in samples["api"]:
-                row = await breakdown(aredis, s)
-                if row:
-                    stage_rows.append(row)
-            for s in samples.get("api_fast", []):
-                row = await breakdown(aredis, s)
-                if row:
-                    lat["stage_rows_fast"].append(row)
-        if stage_rows:
-            lat["stages"].append({k: median([r[k] for r in stage_rows]) for k in stage_rows[0]})
-            lat["stage_rows"].extend(stage_rows)
+            for kind in ("api", "api_stream", "api_fast", "api_fast_stream"):
+                for s in samples.get(kind, []):
+                    row = await breakdown(aredis, s)
+                    if row:
+                        lat["stage_rows"].setdefault(kind, []).append(row)
         print(
             f"  run {run + 1} latency: sdk p50 {fig['sdk_p50'] * 1000:.0f} ms, api p50 "
             f"{fig['api_p50'] * 1000:.0f} ms (added {fig['api_added_p50'] * 1000:+.0f} ms), "
@@ -629,7 +624,8 @@ class Bench:
             f"{busy:.0%} busy ({state}). CPU per completion: CLI processes {cpu['cli']:.3f} s, worker "
             f"Python {cpu['worker']:.3f} s, API {cpu['api']:.3f} s, Redis {cpu['redis']:.3f} s"
             + (f", idle LiteLLM proxy {cpu['proxy']:.3f} s" if cpu["proxy"] >= 0.0005 else "")
-            + f"; this benchmark's fake upstream {cpu['upstream']:.3f} s and load driver {cpu['driver']:.3f} s. "
+            + f"; this benchmark's fake upstream {cpu['upstream']:.3f} s and load driver "
+            f"{cpu['driver']:.3f} s. "
             f"The CLI is {sat['cli_share']:.0%} of the service's CPU; Redis and the API together "
             f"{(cpu['api'] + cpu['redis']) / service:.0%}."
         )
@@ -698,17 +694,18 @@ class Bench:
             pc = per_completion(proxy_top[0])
             lines.append(
                 f"LiteLLM proxy at concurrency {top['concurrency']}, {proxy_top[0]['workers']} worker(s): "
-                f"{med(proxy_top[0], 'tput'):.2f}/s, {med(proxy_top[0], 'tput') / med(api_same[0], 'tput'):.2f}x "
+                f"{med(proxy_top[0], 'tput'):.2f}/s, "
+                f"{med(proxy_top[0], 'tput') / med(api_same[0], 'tput'):.2f}x "
                 f"the API's; the proxy process adds {pc['proxy']:.3f} CPU-s per completion to the same path."
             )
 
     def findings(self) -> None:
         """What the numbers say should change in the product (inserted first in the Notes)."""
-        rows = self.results["latency"].get("stage_rows") or []
+        rows = self.results["latency"]["stage_rows"].get("api") or []
         if not rows:
             return
         wait = percentile([r["queue_wait"] for r in rows], 50)
-        own = percentile([r["api_in"] + r["worker_setup"] + r["api_out"] for r in rows], 50)
+        own = percentile([r["overhead"] - r["queue_wait"] for r in rows], 50)
         fig = latency_figures(self.results)
         self.results["queue_wait_p50_ms"] = wait
         self.results["own_work_p50_ms"] = own
@@ -732,12 +729,10 @@ class Bench:
     async def main(self) -> dict[str, Any]:
         args = self.args
         started = time.time()
-        load_at_start = Path("/proc/loadavg").read_text().split()[:3]
+        load_at_start = os.getloadavg()
         self.results["latency"] = {
             "added": [],
-            "stages": [],
-            "stage_rows": [],
-            "stage_rows_fast": [],
+            "stage_rows": {},
             "per_kind": args.latency_requests,
             "kinds": [],
         }
@@ -766,7 +761,7 @@ class Bench:
             "command": " ".join(["python bench/run.py", *sys.argv[1:]]),
             "started": dt.datetime.fromtimestamp(started).strftime("%Y-%m-%d %H:%M"),
             "duration_s": time.time() - started,
-            "machine": machine_info() | {"load": " ".join(load_at_start)},
+            "machine": machine_info() | {"load": " ".join(f"{x:.2f}" for x in load_at_start)},
             "versions": versions(cli, redis_version),
             "settings": self.settings_table(),
         }
@@ -777,7 +772,8 @@ class Bench:
         return {
             "runs": str(a.runs),
             "fake upstream": f"first token after {a.first_token_delay * 1000:.0f} ms, then "
-            f"{a.token_delay * 1000:.0f} ms per token; answer = prompt words + 2 = {a.prompt_words + 2} tokens",
+            f"{a.token_delay * 1000:.0f} ms per token; answer = prompt words + 2 = "
+            f"{a.prompt_words + 2} tokens",
             "model": f"`{MODEL}` (no fallback chain), prompt of {a.prompt_words} words",
             "latency": f"{a.latency_requests} requests of each kind per run, concurrency 1, 1 worker",
             "throughput": "concurrency "
@@ -814,7 +810,10 @@ def main(argv: list[str] | None = None) -> int:
         out = (REPO / args.out) if not Path(args.out).is_absolute() else Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
-        (bench.tmp / "logs" / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        raw = json.dumps(results, indent=1, default=str)
+        (bench.tmp / "logs" / "results.json").write_text(raw)
+        if args.json:
+            Path(args.json).write_text(raw)
         print(text)
         fig = latency_figures(results)
         print(

@@ -8,7 +8,7 @@ that splits a request into stages without touching the product code.
 
 from __future__ import annotations
 
-from loadgen import Sample, median
+from loadgen import Sample
 
 from jobs import codec, keys
 from jobs.contract import decode_event
@@ -21,6 +21,9 @@ STAGES = [
     ("cli_rest", "CLI: first token -> result published"),
     ("api_out", "API: result published -> caller has the answer"),
 ]
+# Per request: what the service adds around the CLI run (all stages but the CLI's own).
+OVERHEAD = "overhead"  # non-streaming: api_in + queue_wait + worker_setup + api_out
+OVERHEAD_TTFT = "overhead_ttft"  # streaming, to the first token: ... + first token published -> received
 
 
 async def breakdown(redis: object, sample: Sample) -> dict[str, float] | None:
@@ -49,7 +52,7 @@ async def breakdown(redis: object, sample: Sample) -> dict[str, float] | None:
         return None
     enqueued = info.enqueue_time.timestamp() * 1000
     start = info.start_time.timestamp() * 1000
-    return {
+    out = {
         "api_in": enqueued - sample.sent_at * 1000,
         "queue_wait": start - enqueued,
         "worker_setup": started - start,
@@ -57,7 +60,9 @@ async def breakdown(redis: object, sample: Sample) -> dict[str, float] | None:
         "cli_rest": result - first_delta,
         "api_out": sample.done_at * 1000 - result,
     }
-
-
-def medians(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {key: median([r[key] for r in rows]) for key, _ in STAGES}
+    out["overhead"] = out["api_in"] + out["queue_wait"] + out["worker_setup"] + out["api_out"]
+    if sample.ttft is not None:
+        # streaming: when the caller got the first token, against when the worker published it
+        out["first_out"] = (sample.sent_at + sample.ttft) * 1000 - first_delta
+        out["overhead_ttft"] = out["api_in"] + out["queue_wait"] + out["worker_setup"] + out["first_out"]
+    return out

@@ -196,6 +196,8 @@ def make_llm_client(
         base_url=config.base_url,
         http_client=calls.http_client(timeout_s),
         max_retries=max_retries,
+        # bulk work: queued behind interactive requests (or use a key listed in BULK_API_KEYS)
+        default_headers={"X-Job-Priority": "bulk"},
     )
     if kind == "generic":
         return OpenAIGenericClient(config=config, client=openai)

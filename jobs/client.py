@@ -23,6 +23,8 @@ from jobs.contract import (
 AnyEvent = StartedEvent | DeltaEvent | ResultEvent | ErrorEvent
 MAX_BLOCK_MS = 15_000
 INTERACTIVE_LEAD_S = 86_400.0
+# arq drops a job still queued after this; a waiting caller cancels its job long before.
+QUEUED_JOB_TTL_S = 86_400.0
 
 
 class JobRefused(Exception):
@@ -124,7 +126,7 @@ class JobClient:
             _job_id=job.id,
             _queue_name=job.queue,
             _defer_until=queue_position(job),
-            _expires=job.timeout_s,
+            _expires=QUEUED_JOB_TTL_S,
         )
         if enqueued is None:
             raise JobRefused(

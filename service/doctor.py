@@ -304,30 +304,25 @@ def _probe_failure(status: int | None, error: str | None, text: str, used: str) 
 async def _probe(settings: Settings, cli: Path, model: str, used: str) -> CheckResult:
     from claude_agent_sdk import (
         AssistantMessage,
-        ClaudeAgentOptions,
         ClaudeSDKError,
         ResultMessage,
         TextBlock,
         query,
     )
 
+    from worker.cli_run import locked_down_options
+
     answered, error, text = None, None, ""
     result: ResultMessage | None = None
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="lc-doctor-") as scratch:
-        options = ClaudeAgentOptions(
-            tools=[],
-            allowed_tools=[],
-            setting_sources=[],
-            mcp_servers={},
-            strict_mcp_config=True,
+        options = locked_down_options(
             cwd=scratch,
-            system_prompt="Answer with one word.",
             model=model,
-            max_turns=1,
             env=settings.cli_env(),
             cli_path=str(cli),
-            extra_args={"no-session-persistence": None},
+            system_prompt="Answer with one word.",
+            max_turns=1,
         )
         try:
             async for message in query(prompt=PROBE_PROMPT, options=options):

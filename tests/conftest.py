@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -160,6 +160,46 @@ def service(
         svc.wait_ready()
         yield svc
     finally:
+        for name in list(svc.processes):
+            svc.stop(name)
+
+
+Factory = Callable[..., Service]
+
+
+@pytest.fixture
+def service_factory(
+    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Factory]:
+    """Start a service of one's own: its own queue, `workers` workers, env overrides.
+
+    `embedded=True` runs `serve` (API and worker in one process) with no REDIS_URL.
+    """
+    started: list[Service] = []
+
+    def make(workers: int = 1, embedded: bool = False, **overrides: str) -> Service:
+        port = free_port()
+        env = service_env(
+            redis_url=None if embedded else redis_url,
+            upstream=fake_upstream,
+            home=tmp_path_factory.mktemp("home"),
+            port=port,
+            queue=f"lc:test:{uuid.uuid4().hex[:8]}",
+        )
+        env.update(overrides)
+        svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("logs"))
+        started.append(svc)
+        if embedded:
+            svc.start("serve", "serve")
+        else:
+            svc.start("api", "api")
+            for i in range(workers):
+                svc.start(f"worker-{i + 1}", "worker")
+        svc.wait_ready(timeout=60)
+        return svc
+
+    yield make
+    for svc in started:
         for name in list(svc.processes):
             svc.stop(name)
 

@@ -7,10 +7,9 @@ import re
 import uuid
 
 import httpx
-import pytest
 
 from fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, Service, free_port, service_env
+from tests.conftest import API_KEY, Factory, Service
 
 
 def metric(text: str, series: str) -> float:
@@ -63,26 +62,11 @@ def test_ready_reports_redis_and_workers(service: Service) -> None:
     assert response.json()["checks"] == {"redis": "ok", "workers": "ok"}
 
 
-def test_ready_is_503_without_a_worker(
-    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    port = free_port()
-    env = service_env(
-        redis_url=redis_url,
-        upstream=fake_upstream,
-        home=tmp_path_factory.mktemp("h"),
-        port=port,
-        queue=f"lc:test:{uuid.uuid4().hex[:8]}",
-    )
-    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("l"))
-    svc.start("api", "api")
-    try:
-        svc.wait_ready()
-        response = httpx.get(f"{svc.url}/ready", timeout=10)
-        assert response.status_code == 503
-        assert response.json()["checks"]["redis"] == "ok"
-    finally:
-        svc.stop("api")
+def test_ready_is_503_without_a_worker(service_factory: Factory) -> None:
+    svc = service_factory(workers=0)
+    response = httpx.get(f"{svc.url}/ready", timeout=10)
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"] == "ok"
 
 
 def test_request_and_job_ids_are_on_json_log_lines(service: Service) -> None:

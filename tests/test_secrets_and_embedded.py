@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
-
 import httpx
 import openai
 import pytest
 import redis
 
-from fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, UPSTREAM_SECRET, Service, free_port, service_env
+from tests.conftest import API_KEY, UPSTREAM_SECRET, Factory, Service
 
 
 def test_no_secret_in_logs_or_redis(service: Service, redis_url: str) -> None:
@@ -46,27 +42,15 @@ def test_no_secret_in_logs_or_redis(service: Service, redis_url: str) -> None:
         assert secret.encode() not in dumped
 
 
-def test_embedded_mode_answers_without_a_redis_server(fake_upstream: FakeUpstream, tmp_path: Path) -> None:
-    port = free_port()
-    env = service_env(
-        redis_url=None,
-        upstream=fake_upstream,
-        home=tmp_path,
-        port=port,
-        queue=f"lc:emb:{uuid.uuid4().hex[:6]}",
+def test_embedded_mode_answers_without_a_redis_server(service_factory: Factory) -> None:
+    svc = service_factory(embedded=True)
+    reply = httpx.post(
+        f"{svc.url}/v1/chat/completions",
+        json={"model": "sonnet", "messages": [{"role": "user", "content": "embedded hello"}]},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=60,
     )
-    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path)
-    svc.start("serve", "serve")
-    try:
-        svc.wait_ready(timeout=60)
-        reply = httpx.post(
-            f"{svc.url}/v1/chat/completions",
-            json={"model": "sonnet", "messages": [{"role": "user", "content": "embedded hello"}]},
-            headers={"Authorization": f"Bearer {API_KEY}"},
-            timeout=60,
-        )
-        assert reply.status_code == 200, reply.text
-        assert reply.json()["choices"][0]["message"]["content"] == "You said: embedded hello"
-        assert "not durable" in svc.logs().lower()
-    finally:
-        svc.stop("serve")
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["choices"][0]["message"]["content"] == "You said: embedded hello"
+    assert "REDIS_URL" not in svc.env
+    assert "not durable" in svc.logs().lower()

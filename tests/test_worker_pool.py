@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,9 +14,7 @@ import httpx
 import pytest
 
 from fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, Service, free_port, service_env
-
-Factory = Callable[..., Service]
+from tests.conftest import API_KEY, Factory, Service
 
 
 def cli_processes(svc: Service) -> list[int]:
@@ -53,26 +50,12 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
 
 
 @pytest.fixture
-def make_service(
-    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Factory]:
+def make_service(service_factory: Factory) -> Iterator[Factory]:
+    """Custom services whose CLI processes must all be gone when the test ends."""
     started: list[Service] = []
 
     def make(workers: int = 1, **overrides: str) -> Service:
-        port = free_port()
-        env = service_env(
-            redis_url=redis_url,
-            upstream=fake_upstream,
-            home=tmp_path_factory.mktemp("home"),
-            port=port,
-            queue=f"lc:test:{uuid.uuid4().hex[:8]}",
-        )
-        env.update(overrides)
-        svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("logs"))
-        svc.start("api", "api")
-        for i in range(workers):
-            svc.start(f"worker-{i + 1}", "worker")
-        svc.wait_ready()
+        svc = service_factory(workers=workers, **overrides)
         started.append(svc)
         return svc
 

@@ -104,25 +104,42 @@ def build_options(
     system_prompt = plan.system_prompt
     if tools_active(job.params):
         system_prompt = _with_extra_system(system_prompt, tools_prompt(job.params))
-    options = ClaudeAgentOptions(
+    options = locked_down_options(
+        cwd=scratch_dir,
+        model=model,
+        env=env,
+        cli_path=settings.claude_cli_path,
+        system_prompt=system_prompt,
+        include_partial_messages=True,
+        max_turns=3 if structured else 1,
+        output_format=structured,
+        resume=resume,
+        stderr=stderr or _log_stderr,
+    )
+    return options, prompt
+
+
+def locked_down_options(
+    *, cwd: str, model: str, env: dict[str, str], cli_path: str | Path | None, **extra: Any
+) -> ClaudeAgentOptions:
+    """The one way this service configures the CLI: it never runs a tool for a caller.
+
+    Built-in tools off, nothing auto-allowed, no settings files, no MCP servers,
+    an empty scratch working directory, no session files left behind.
+    """
+    return ClaudeAgentOptions(
         tools=[],
         allowed_tools=[],
         setting_sources=[],
         mcp_servers={},
         strict_mcp_config=True,
-        cwd=scratch_dir,
-        system_prompt=system_prompt,  # type: ignore[arg-type]
-        include_partial_messages=True,
+        cwd=cwd,
         model=model,
-        max_turns=3 if structured else 1,
-        output_format=structured,
-        resume=resume,
         env=env,
-        cli_path=settings.claude_cli_path,
+        cli_path=cli_path,
         extra_args={"no-session-persistence": None},
-        stderr=stderr or _log_stderr,
+        **extra,
     )
-    return options, prompt
 
 
 def _with_extra_system(system_prompt: str | dict[str, Any], extra: str) -> str | dict[str, Any]:

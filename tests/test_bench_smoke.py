@@ -1,0 +1,97 @@
+"""The benchmark command runs end to end in its tiny `--quick` form and writes every section.
+
+No timing is asserted here: speed and memory targets live in the benchmark's report
+(docs/benchmarks.md), not in tests. This only proves the command works: it starts its
+own processes, measures each figure without errors, writes the report, and stops
+everything it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench" / "run.py"
+
+
+def _load_sections() -> list[str]:
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from report import SECTIONS
+
+        return list(SECTIONS)
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+
+def _bench_pids() -> set[int]:
+    """Processes started by a benchmark: it marks their environment with LC_BENCH_RUN."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if b"LC_BENCH_RUN=" in (entry / "environ").read_bytes():
+                found.add(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    out_dir = tmp_path_factory.mktemp("bench")
+    out, raw = out_dir / "benchmarks.md", out_dir / "results.json"
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}  # the bench starts its own Redis
+    before = _bench_pids()
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--out", str(out), "--json", str(raw)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    assert not (_bench_pids() - before), "the benchmark left processes running"
+    return out.read_text(), json.loads(raw.read_text())
+
+
+def test_report_has_every_section_in_order(quick_report: tuple[str, dict]) -> None:
+    text, _ = quick_report
+    positions = [text.find(section + "\n") for section in _load_sections()]
+    assert all(p >= 0 for p in positions), [
+        s for s, p in zip(_load_sections(), positions, strict=True) if p < 0
+    ]
+    assert positions == sorted(positions)
+    for heading in _load_sections():
+        body = text.split(heading + "\n", 1)[1].split("\n## ", 1)[0]
+        assert body.strip(), f"{heading} is empty"
+
+
+def test_every_figure_was_measured_without_errors(quick_report: tuple[str, dict]) -> None:
+    text, results = quick_report
+    (run,) = results["latency"]["added"]
+    for kind in results["latency"]["kinds"]:
+        assert run[f"{kind}_errors"] == 0, kind
+        assert run[f"{kind}_p50"] > 0, kind
+    assert {"sdk", "cli", "api", "api_stream"} <= set(results["latency"]["kinds"])
+    assert results["latency"]["stage_rows"]["api"], "no stage breakdown"
+    cells = results["throughput"]
+    assert [(c["workers"], c["concurrency"]) for c in cells] == [(1, 1), (1, 2)]
+    for cell in cells:
+        (row,) = cell["runs"]
+        assert row["errors"] == 0 and row["ok"] == row["n"], row
+        assert row["cpu"]["cli"] > 0, "CLI CPU was not accounted"
+    streams = results["memory"]["streams"]
+    assert streams["opened"] == streams["streams"] and streams["failure_count"] == 0
+    assert streams["cli"]["count"] >= 1 and streams["cli"]["rss"] > 0
+    assert results["memory"]["redis_job"]["queued"] == results["memory"]["redis_job"]["jobs"]
+    assert "| `claude_agent_sdk.query`, direct (floor) |" in text
+    assert "| API | 1 | 2 |" in text
