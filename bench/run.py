@@ -101,7 +101,7 @@ def requests_for(concurrency: int, quick: bool) -> int:
     """Requests per throughput cell: enough for every caller to send at least twice."""
     if quick:
         return max(4, 2 * concurrency)
-    return {1: 10, 4: 16}.get(concurrency, 2 * concurrency)
+    return {1: 10, 4: 16, 16: 32, 64: 96}.get(concurrency, 2 * concurrency)
 
 
 def redact(url: str) -> str:

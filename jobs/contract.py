@@ -9,6 +9,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
+class JobImage(BaseModel):
+    """An image sent inline (a `data:` URL), as Anthropic's base64 image source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    media_type: Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+    data: str
+
+
 class JobMessage(BaseModel):
     """One conversation turn, normalized: `developer` is folded into `system`, text parts joined."""
 
@@ -19,6 +28,7 @@ class JobMessage(BaseModel):
     name: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
+    images: list[JobImage] = Field(default_factory=list)
 
 
 class JobParams(BaseModel):

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from config.models import UnknownModel, resolve_model
 from config.settings import Settings
-from jobs.contract import CompletionJob, JobMessage, JobParams
+from jobs.contract import CompletionJob, JobImage, JobMessage, JobParams
+from openai_compat.content_parts import split_parts
 from openai_compat.errors import ApiError, invalid_request
 from openai_compat.schema_check import check_schema
 
@@ -131,35 +132,22 @@ def _normalize(index: int, message: ChatMessage) -> JobMessage:
     if role == "function":
         role = "tool"
     content = message.content
+    images: list[JobImage] = []
     if content is None:
         text = ""
     elif isinstance(content, str):
         text = content
     else:
-        text = "\n".join(_part_text(part, param) for part in content)
-    if role in ("system", "user") and not text.strip():
+        text, images = split_parts(content, role=role, param=param)
+    if role in ("system", "user") and not text.strip() and not images:
         raise invalid_request(f"messages[{index}] has no text content.", param=param)
     return JobMessage(
         role=role,
         content=text,
+        images=images,
         name=message.name,
         tool_calls=message.tool_calls,
         tool_call_id=message.tool_call_id,
-    )
-
-
-def _part_text(part: dict[str, Any], param: str) -> str:
-    kind = part.get("type")
-    if kind == "text" and isinstance(part.get("text"), str):
-        return str(part["text"])
-    if kind == "image_url":
-        raise invalid_request(
-            "Image input is not supported by this service.", param=param, code="unsupported_content"
-        )
-    raise invalid_request(
-        f"Unsupported content part type {kind!r}; only text parts are accepted.",
-        param=param,
-        code="unsupported_content",
     )
 
 

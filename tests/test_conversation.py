@@ -111,3 +111,53 @@ def test_stop_sequences_cut_the_answer(client: openai.OpenAI) -> None:
     )
     assert reply.choices[0].message.content == "You said: alpha "
     assert reply.choices[0].finish_reason == "stop"
+
+
+# a 1x1 transparent PNG
+PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+
+
+def _image_blocks(message: dict[str, object]) -> list[dict[str, object]]:
+    content = message["content"]
+    return (
+        [b for b in content if isinstance(b, dict) and b.get("type") == "image"]
+        if isinstance(content, list)
+        else []
+    )
+
+
+def test_an_inline_image_reaches_the_model_as_an_image_block(
+    client: openai.OpenAI, fake_upstream: FakeUpstream
+) -> None:
+    reply = client.chat.completions.create(
+        model="sonnet",
+        messages=[
+            {"role": "user", "content": "Earlier picture"},
+            {"role": "assistant", "content": "Noted."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in this picture?"},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PIXEL}"}},
+                ],
+            },
+        ],
+    )
+    assert reply.choices[0].message.content == "You said: What is in this picture?"
+    sent = fake_upstream.state.message_requests()[-1].body["messages"]
+    images = [b for m in sent if m["role"] == "user" for b in _image_blocks(m)]
+    assert images and images[0]["source"] == {"type": "base64", "media_type": "image/png", "data": PIXEL}
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("https://example.com/cat.png", "Remote image URLs"), ("data:image/tiff;base64,AAAA", "image type")],
+)
+def test_images_the_worker_cannot_pass_are_400(client: openai.OpenAI, url: str, message: str) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model="sonnet",
+            messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url}}]}],
+        )
+    assert info.value.body["param"] == "messages[0].content[0].image_url.url"  # type: ignore[index]
+    assert message in info.value.body["message"]  # type: ignore[index]

@@ -203,7 +203,7 @@ def test_tool_choice_none_answers_in_text(client: openai.OpenAI) -> None:
                     }
                 ]
             },
-            "messages[0].content",
+            "messages[0].content[0].image_url.url",
         ),
     ],
 )

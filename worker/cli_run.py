@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +39,12 @@ from worker.notice_guard import NoticeGuard
 from worker.process_tree import kill_tree_in
 from worker.prompt import flat_transcript, plan_prompt
 from worker.stop_sequences import StopScanner
-from worker.transcript import remove_transcripts, write_transcript
+from worker.transcript import Turn, remove_transcripts, write_transcript
 
 log = logging.getLogger(__name__)
 
 EmitText = Callable[[str], Awaitable[None]]
+Prompt = str | AsyncIterable[dict[str, Any]]
 SYNTHETIC_MODEL = "<synthetic>"
 FALLBACK_STATUSES = (429, 529)
 
@@ -87,19 +88,22 @@ def build_options(
     scratch_dir: str,
     settings: Settings,
     stderr: Callable[[str], None] | None = None,
-) -> tuple[ClaudeAgentOptions, str]:
+) -> tuple[ClaudeAgentOptions, Prompt]:
     """CLI options and prompt for one run; earlier turns go into a session the CLI resumes."""
     plan = plan_prompt(job.messages, system_mode=settings.system_prompt_mode)
     env = settings.cli_env()
     if job.params.max_tokens:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(job.params.max_tokens)
-    prompt, resume = plan.prompt, None
+    text, resume = plan.prompt, None
     if plan.history:
         try:
             resume = write_transcript(cli_config_dir(env), scratch_dir, plan.history, model)
         except OSError as exc:
             log.warning("cannot write the session transcript (%s); flattening the conversation", exc)
-            prompt = flat_transcript(plan)
+            text = flat_transcript(plan)
+    prompt: Prompt = text
+    if plan.prompt_images:
+        prompt = _one_message(Turn("user", text, plan.prompt_images))
     structured = output_format(job)
     system_prompt = plan.system_prompt
     if tools_active(job.params):
@@ -117,6 +121,16 @@ def build_options(
         stderr=stderr or _log_stderr,
     )
     return options, prompt
+
+
+async def _one_message(turn: Turn) -> AsyncIterator[dict[str, Any]]:
+    """A prompt with content blocks (images), in the SDK's streaming-input shape."""
+    yield {
+        "type": "user",
+        "session_id": "",
+        "message": {"role": "user", "content": turn.content()},
+        "parent_tool_use_id": None,
+    }
 
 
 def locked_down_options(

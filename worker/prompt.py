@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.contract import JobMessage
+from jobs.contract import JobImage, JobMessage
 from worker.transcript import Turn, to_turns
 
 CLAUDE_CODE_PRESET = "claude_code"
@@ -26,13 +26,15 @@ class PromptPlan:
     system_prompt: str | dict[str, Any]
     prompt: str
     history: list[Turn] = field(default_factory=list)
+    prompt_images: tuple[JobImage, ...] = ()
 
 
 def plan_prompt(messages: list[JobMessage], *, system_mode: str = "system") -> PromptPlan:
     system_text = "\n\n".join(m.content for m in messages if m.role == "system" and m.content)
     turns = to_turns(messages)
+    images: tuple[JobImage, ...] = ()
     if turns and turns[-1].role == "user":
-        history, prompt = turns[:-1], turns[-1].text
+        history, prompt, images = turns[:-1], turns[-1].text, turns[-1].images
     else:
         history, prompt = turns, CONTINUE_PROMPT
     if history and history[0].role == "assistant":
@@ -43,13 +45,13 @@ def plan_prompt(messages: list[JobMessage], *, system_mode: str = "system") -> P
             history = [Turn("user", wrapped + history[0].text), *history[1:]]
         else:
             prompt = wrapped + prompt
-        return PromptPlan(system_prompt="", prompt=prompt, history=history)
+        return PromptPlan(system_prompt="", prompt=prompt, history=history, prompt_images=images)
     if system_mode == "append":
         preset: dict[str, Any] = {"type": "preset", "preset": CLAUDE_CODE_PRESET}
         if system_text:
             preset["append"] = system_text
-        return PromptPlan(system_prompt=preset, prompt=prompt, history=history)
-    return PromptPlan(system_prompt=system_text, prompt=prompt, history=history)
+        return PromptPlan(system_prompt=preset, prompt=prompt, history=history, prompt_images=images)
+    return PromptPlan(system_prompt=system_text, prompt=prompt, history=history, prompt_images=images)
 
 
 def flat_transcript(plan: PromptPlan) -> str:

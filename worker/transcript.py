@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jobs.contract import JobMessage
+from jobs.contract import JobImage, JobMessage
 
 CLI_SANITIZE = re.compile(r"[^a-zA-Z0-9]")
 
@@ -29,6 +29,19 @@ CLI_SANITIZE = re.compile(r"[^a-zA-Z0-9]")
 class Turn:
     role: str  # "user" | "assistant"
     text: str
+    images: tuple[JobImage, ...] = ()
+
+    def content(self) -> str | list[dict[str, Any]]:
+        """Anthropic message content: plain text, or image blocks followed by the text."""
+        if not self.images:
+            return self.text
+        blocks: list[dict[str, Any]] = [
+            {"type": "image", "source": {"type": "base64", "media_type": i.media_type, "data": i.data}}
+            for i in self.images
+        ]
+        if self.text:
+            blocks.append({"type": "text", "text": self.text})
+        return blocks
 
 
 def turn_text(message: JobMessage) -> str:
@@ -54,10 +67,12 @@ def to_turns(messages: list[JobMessage]) -> list[Turn]:
             continue
         role = "assistant" if message.role == "assistant" else "user"
         text = turn_text(message)
+        images = tuple(message.images)
         if turns and turns[-1].role == role:
-            turns[-1] = Turn(role, f"{turns[-1].text}\n\n{text}")
+            last = turns[-1]
+            turns[-1] = Turn(role, f"{last.text}\n\n{text}", last.images + images)
         else:
-            turns.append(Turn(role, text))
+            turns.append(Turn(role, text, images))
     return turns
 
 
@@ -89,7 +104,7 @@ def _entry(
 ) -> dict[str, Any]:
     message: dict[str, Any]
     if turn.role == "user":
-        message = {"role": "user", "content": turn.text}
+        message = {"role": "user", "content": turn.content()}
     else:
         message = {
             "id": f"msg_history_{index}",
