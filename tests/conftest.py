@@ -25,6 +25,8 @@ from fake_anthropic import FakeUpstream
 
 API_KEY = "sk-test-caller-0123456789abcdef"
 UPSTREAM_SECRET = "sk-ant-test-upstream-fedcba9876543210"
+# For services started with it beside the API key (which the CLI prefers), to check logs for it.
+OAUTH_SECRET = "sk-ant-oat01-test-oauth-0a1b2c3d4e5f6789"
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -7,10 +7,11 @@ import openai
 import pytest
 import redis
 
-from tests.conftest import API_KEY, UPSTREAM_SECRET, Factory, Service
+from tests.conftest import API_KEY, OAUTH_SECRET, UPSTREAM_SECRET, Factory
 
 
-def test_no_secret_in_logs_or_redis(service: Service, redis_url: str) -> None:
+def test_no_secret_in_logs_or_redis(service_factory: Factory, redis_url: str) -> None:
+    service = service_factory(CLAUDE_CODE_OAUTH_TOKEN=OAUTH_SECRET, LOG_LEVEL="DEBUG")
     client = openai.OpenAI(base_url=f"{service.url}/v1", api_key=API_KEY, max_retries=0)
     client.chat.completions.create(model="sonnet", messages=[{"role": "user", "content": "secret check"}])
     list(
@@ -22,7 +23,7 @@ def test_no_secret_in_logs_or_redis(service: Service, redis_url: str) -> None:
         client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])
 
     logs = service.logs()
-    for secret in (API_KEY, UPSTREAM_SECRET):
+    for secret in (API_KEY, UPSTREAM_SECRET, OAUTH_SECRET):
         assert secret not in logs
 
     store = redis.Redis.from_url(redis_url)
@@ -38,7 +39,7 @@ def test_no_secret_in_logs_or_redis(service: Service, redis_url: str) -> None:
         elif kind == b"zset":
             dumped += repr(store.zrange(key, 0, -1)).encode()
     assert dumped, "expected job data in Redis"
-    for secret in (API_KEY, UPSTREAM_SECRET):
+    for secret in (API_KEY, UPSTREAM_SECRET, OAUTH_SECRET):
         assert secret.encode() not in dumped
 
 

@@ -214,3 +214,15 @@ def test_rejected_parameters_are_400_naming_them(
     with pytest.raises(openai.BadRequestError) as info:
         client.chat.completions.create(model="sonnet", **body)  # type: ignore[call-overload]
     assert info.value.body["param"] == param  # type: ignore[index]
+
+
+def test_a_model_that_never_gives_the_structured_answer_is_a_clear_error(
+    client: openai.OpenAI, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.state.script("sonnet", ['tool_use:NotAThing:{"x": 1}'], sticky=True)
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.parse(
+            model="sonnet", messages=[{"role": "user", "content": "Ada"}], response_format=Person
+        )
+    assert info.value.status_code == 502
+    assert info.value.body["code"] == "invalid_structured_output"  # type: ignore[index]
