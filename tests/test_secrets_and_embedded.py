@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+
 import httpx
 import openai
 import pytest
@@ -55,3 +59,28 @@ def test_embedded_mode_answers_without_a_redis_server(service_factory: Factory) 
     assert reply.json()["choices"][0]["message"]["content"] == "You said: embedded hello"
     assert "REDIS_URL" not in svc.env
     assert "not durable" in svc.logs().lower()
+
+
+def test_jobs_travel_as_json_never_pickle(service_factory: Factory, redis_url: str) -> None:
+    svc = service_factory(workers=0)  # nobody takes the job: it stays in Redis to be read
+    thread = threading.Thread(
+        target=lambda: httpx.post(
+            f"{svc.url}/v1/chat/completions",
+            json={"model": "sonnet", "messages": [{"role": "user", "content": "json please"}]},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=5,
+        ),
+        daemon=True,
+    )
+    thread.start()
+    store = redis.Redis.from_url(redis_url)
+    queue = svc.env["QUEUE_NAME"]
+    deadline = time.monotonic() + 10
+    while not store.zcard(queue) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (job_id,) = store.zrange(queue, 0, -1)
+    raw = store.get(b"arq:job:" + job_id)
+    assert raw is not None and not raw.startswith(b"\x80")  # pickle protocol 2+ starts with 0x80
+    payload = json.loads(raw)
+    assert payload["f"] == "run_completion"
+    assert payload["a"][0]["messages"][0]["content"] == "json please"
