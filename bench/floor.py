@@ -19,7 +19,7 @@ from loadgen import Sample
 
 from config.settings import Settings
 from openai_compat.request import ChatCompletionBody, build_job
-from worker.cli_run import build_options
+from worker.cli_options import build_options
 
 
 def bundled_cli() -> str:

@@ -522,6 +522,23 @@ class Bench:
             shutil.copy(raw, self.tmp / "logs" / "worker-profile.txt")
         print(f"  profiled worker: {prof.samples} samples", flush=True)
 
+    async def cap_experiment(self, client: httpx.AsyncClient) -> None:
+        """The highest concurrency again, with CLI processes capped at 2 per core (GLOBAL_MAX_CLI)."""
+        cores = os.cpu_count() or 1
+        conc = max(self.args.concurrency)
+        cap = 2 * cores
+        if conc <= cap:
+            return
+        print(f"cap experiment: GLOBAL_MAX_CLI={cap} at concurrency {conc}", flush=True)
+        for name in list(self.workers):
+            self.stop_worker(name)
+        self.start_worker("worker-cap", GLOBAL_MAX_CLI=str(cap))
+        try:
+            row = await self.throughput_cell(client, "api", 1, conc, requests_for(conc, self.args.quick))
+        finally:
+            self.stop_worker("worker-cap")
+        self.results["cap_experiment"] = {"cap": cap, "concurrency": conc, **row}
+
     async def memory(self) -> None:
         mem: dict[str, Any] = {}
         self.results["memory"] = mem
@@ -662,6 +679,27 @@ class Bench:
                 f"{med(top, 'p95'):.1f} s; concurrency / throughput = "
                 f"{top['concurrency'] / med(top, 'tput'):.1f} s."
             )
+        capped = self.results.get("cap_experiment")
+        if capped:
+            same = [c for c in api_cells if c["concurrency"] == capped["concurrency"] and c["workers"] == 1]
+            if same:
+                uncapped = med(same[0], "tput")
+                peak = max(api_cells, key=lambda c: med(c, "tput"))
+                helps = capped["tput"] > 1.05 * uncapped
+                verdict = (
+                    "Keep GLOBAL_MAX_CLI near 2 per core on a machine like this: the queue absorbs the "
+                    "rest, and every CLI process started past that slows all the others down."
+                    if helps
+                    else "Capping does not change throughput here."
+                )
+                lines.append(
+                    f"CLI processes at once: at concurrency {capped['concurrency']}, "
+                    f"1 worker, GLOBAL_MAX_CLI={capped['cap']} (2 per core; one run) gives "
+                    f"{capped['tput']:.2f}/s (p95 {capped['p95']:.1f} s, CLI "
+                    f"{capped['cpu']['cli'] / max(1, capped['ok']):.3f} CPU-s per completion) against "
+                    f"{uncapped:.2f}/s uncapped (GLOBAL_MAX_CLI=128), and the best cell measured was "
+                    f"{med(peak, 'tput'):.2f}/s at concurrency {peak['concurrency']}. {verdict}"
+                )
         by_workers = {
             c["workers"]: med(c, "tput") for c in api_cells if c["concurrency"] == top["concurrency"]
         }
@@ -753,6 +791,7 @@ class Bench:
                 await self.throughput_run(client)
             print("profile", flush=True)
             await self.profile_worker(client)
+            await self.cap_experiment(client)
         print("memory", flush=True)
         await self.memory()
         self.saturation()

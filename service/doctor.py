@@ -310,7 +310,7 @@ async def _probe(settings: Settings, cli: Path, model: str, used: str) -> CheckR
         query,
     )
 
-    from worker.cli_run import locked_down_options
+    from worker.cli_options import locked_down_options
 
     answered, error, text = None, None, ""
     result: ResultMessage | None = None

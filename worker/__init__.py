@@ -1,8 +1,10 @@
 """The arq worker: takes completion jobs off Redis and runs each through the Claude Code CLI.
 
-`job` is the arq function (one job, its fallback chain, its events); `cli_run`
-runs one CLI process through the Claude Agent SDK and turns its messages into
-events; `prompt` turns a conversation into what the CLI is given; `failures`
-classifies what went wrong; `stop_sequences` applies OpenAI `stop`;
-`settings` builds arq's WorkerSettings.
+The path of a job: `job` (the arq function: model chain, cooldowns, the global
+CLI cap in `cli_slots`, events, metrics) -> `cli_options` (locked-down CLI
+options; `prompt`, `transcript` and `function_calling` shape what the model
+sees) -> `cli_run` (one CLI process through the Claude Agent SDK, its messages
+turned into events; `notice_guard` and `stop_sequences` filter the text;
+`process_tree` kills it) -> `failures` (one table from CLI signal to error).
+`cooldowns` shares usage-limit resets; `settings` builds arq's WorkerSettings.
 """
