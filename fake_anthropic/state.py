@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,7 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]
     body: dict[str, Any]
+    received_at: float = 0.0  # time.monotonic() when it arrived
 
     @property
     def model(self) -> str:
@@ -90,7 +92,7 @@ class FakeUpstreamState:
     ) -> RecordedRequest:
         """Store a request; `count` says whether it counts as a Messages call in stats."""
         clean = {k.lower(): v for k, v in headers.items() if k.lower() not in AUTH_HEADERS}
-        rec = RecordedRequest(path=path, query=query, headers=clean, body=body)
+        rec = RecordedRequest(path=path, query=query, headers=clean, body=body, received_at=time.monotonic())
         with self._lock:
             self._requests.append(rec)
             if count:

@@ -93,6 +93,9 @@ def test_429_on_opus_is_answered_by_sonnet_without_retrying_opus(
     # exactly one Opus attempt (no CLI backoff retries), then Sonnet
     assert sum("opus" in m for m in models) == 1
     assert "sonnet" in models[-1]
+    sent = fake_upstream.state.message_requests()
+    switch = sent[-1].received_at - sent[0].received_at
+    print(f"Opus 429 -> Sonnet request upstream after {switch:.2f} s (target < 2 s, measured in bench too)")
 
 
 def test_usage_limit_on_opus_sends_later_jobs_straight_to_sonnet(
