@@ -16,7 +16,7 @@ WORKDIR /app
 # The build context is filtered by .dockerignore (no .env, no .venv, no tests).
 COPY . /app
 # Versions are pinned in pyproject.toml (claude-agent-sdk and litellm exactly).
-RUN pip install ".[proxy]"
+RUN pip install -c requirements.lock ".[proxy]"
 
 # A non-root user with its own writable Claude config directory. The CLI keeps its
 # state and an interactive login (.credentials.json) there; mount a volume per worker.
