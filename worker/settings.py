@@ -48,6 +48,7 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
         "job_deserializer": codec.loads,
         "on_startup": on_startup,
         "health_check_interval": 10,
+        "poll_delay": settings.worker_poll_delay_s,
     }
 
 
