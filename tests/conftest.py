@@ -94,6 +94,30 @@ class Service:
                 proc.kill()
                 proc.wait()
 
+    def cli_pids(self) -> list[int]:
+        """CLI processes run by this service's workers, and by no other process on the machine.
+
+        Each job's CLI works in its own `lc-job-*` directory; workers run in sessions of
+        their own (start_new_session), which their CLI children keep, even after a worker
+        was killed.
+        """
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.getsid(int(entry.name)) in self.sessions and os.path.basename(
+                    os.readlink(entry / "cwd")
+                ).startswith("lc-job-"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+        return pids
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
@@ -169,28 +193,31 @@ def service(
 Factory = Callable[..., Service]
 
 
-@pytest.fixture
-def service_factory(
-    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Factory]:
-    """Start a service of one's own: its own queue, `workers` workers, env overrides.
+def start_service(
+    redis_url: str,
+    upstream: FakeUpstream,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    workers: int = 1,
+    embedded: bool = False,
+    **overrides: str,
+) -> Service:
+    """A service of one's own: its own queue, `workers` workers, env overrides.
 
     `embedded=True` runs `serve` (API and worker in one process) with no REDIS_URL.
+    The caller stops it (`stop_all`).
     """
-    started: list[Service] = []
-
-    def make(workers: int = 1, embedded: bool = False, **overrides: str) -> Service:
-        port = free_port()
-        env = service_env(
-            redis_url=None if embedded else redis_url,
-            upstream=fake_upstream,
-            home=tmp_path_factory.mktemp("home"),
-            port=port,
-            queue=f"lc:test:{uuid.uuid4().hex[:8]}",
-        )
-        env.update(overrides)
-        svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("logs"))
-        started.append(svc)
+    port = free_port()
+    env = service_env(
+        redis_url=None if embedded else redis_url,
+        upstream=upstream,
+        home=tmp_path_factory.mktemp("home"),
+        port=port,
+        queue=f"lc:test:{uuid.uuid4().hex[:8]}",
+    )
+    env.update(overrides)
+    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("logs"))
+    try:
         if embedded:
             svc.start("serve", "serve")
         else:
@@ -198,12 +225,29 @@ def service_factory(
             for i in range(workers):
                 svc.start(f"worker-{i + 1}", "worker")
         svc.wait_ready(timeout=60)
+    except BaseException:
+        svc.stop_all()
+        raise
+    return svc
+
+
+@pytest.fixture
+def service_factory(
+    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Factory]:
+    """`start_service` for one test; everything it started is stopped afterwards."""
+    started: list[Service] = []
+
+    def make(workers: int = 1, embedded: bool = False, **overrides: str) -> Service:
+        svc = start_service(
+            redis_url, fake_upstream, tmp_path_factory, workers=workers, embedded=embedded, **overrides
+        )
+        started.append(svc)
         return svc
 
     yield make
     for svc in started:
-        for name in list(svc.processes):
-            svc.stop(name)
+        svc.stop_all()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from fake_anthropic import FakeUpstream
 from jobs import records
 from jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
 from jobs.records import derive
-from tests.conftest import API_KEY, Service, free_port, service_env
+from tests.conftest import API_KEY, Service, start_service
 
 OTHER_KEY = "sk-test-other-caller-99887766554433"
 DEADLINE_S = 60.0
@@ -268,23 +268,13 @@ def test_expired_job_says_so(service: Service, redis_url: str) -> None:
 def idle_service(
     redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
-    port = free_port()
-    env = service_env(
-        redis_url=redis_url,
-        upstream=fake_upstream,
-        home=tmp_path_factory.mktemp("idle-home"),
-        port=port,
-        queue=f"lc:test:idle:{uuid.uuid4().hex[:8]}",
+    svc = start_service(
+        redis_url, fake_upstream, tmp_path_factory, workers=0, API_KEYS=f"{API_KEY},{OTHER_KEY}"
     )
-    env["API_KEYS"] = f"{API_KEY},{OTHER_KEY}"
-    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("idle-logs"))
-    svc.start("api", "api")
     try:
-        svc.wait_ready()
         yield svc
     finally:
-        for name in list(svc.processes):
-            svc.stop(name)
+        svc.stop_all()
 
 
 def test_another_key_gets_404(idle_service: Service) -> None:

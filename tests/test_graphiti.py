@@ -14,15 +14,13 @@ import re
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, REPO, Service, free_port, service_env
+from tests.conftest import API_KEY, REPO, Factory, Service
 
 os.environ.setdefault("GRAPHITI_TELEMETRY_ENABLED", "false")
 try:
@@ -60,57 +58,17 @@ example = _load_example()
 
 
 @pytest.fixture
-def graphiti_service(
-    redis_url: str, fake_upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Service]:
+def graphiti_service(service_factory: Factory) -> Service:
     """API and two workers sharing a global cap of CAP CLI processes."""
-    port = free_port()
-    env = service_env(
-        redis_url=redis_url,
-        upstream=fake_upstream,
-        home=tmp_path_factory.mktemp("graphiti-home"),
-        port=port,
-        queue=f"lc:test:graphiti:{uuid.uuid4().hex[:8]}",
-    )
     # Graphiti fires up to SEMAPHORE_LIMIT (20) calls per gather, so most wait in the queue.
-    env.update(
+    return service_factory(
+        workers=WORKERS,
         GLOBAL_MAX_CLI=str(CAP),
         WORKER_MAX_JOBS="4",
         REQUEST_TIMEOUT_S="300",
         QUEUE_WAIT_TIMEOUT_S="300",
         JOB_TIMEOUT_S="120",
     )
-    svc = Service(url=f"http://127.0.0.1:{port}", env=env, log_dir=tmp_path_factory.mktemp("graphiti-logs"))
-    svc.start("api", "api")
-    for i in range(WORKERS):
-        svc.start(f"worker-{i + 1}", "worker")
-    try:
-        svc.wait_ready()
-        yield svc
-    finally:
-        for name in list(svc.processes):
-            svc.stop(name)
-
-
-def cli_processes_of(svc: Service) -> list[int]:
-    """CLI processes run by this service's workers (other test runs on the machine excluded).
-
-    Each worker leads a session of its own; the CLIs it starts stay in it and work in an
-    `lc-job-*` scratch directory.
-    """
-    sessions = {p.pid for name, p in svc.processes.items() if name.startswith("worker")}
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getsid(int(entry.name)) in sessions and os.path.basename(
-                os.readlink(entry / "cwd")
-            ).startswith("lc-job-"):
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
 
 
 class Sampler:
@@ -124,7 +82,7 @@ class Sampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, len(cli_processes_of(self.svc)))
+            self.peak = max(self.peak, len(self.svc.cli_pids()))
             time.sleep(0.02)
 
     def __enter__(self) -> Sampler:

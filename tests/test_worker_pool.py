@@ -8,7 +8,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,26 +17,7 @@ from tests.conftest import API_KEY, Factory, Service
 
 
 def cli_processes(svc: Service) -> list[int]:
-    """Pids of CLI processes run by this service's workers.
-
-    Each job's CLI works in its own `lc-job-*` directory; workers run in their own
-    sessions (start_new_session), which their CLI children inherit, so other
-    services on the machine are not counted.
-    """
-    sessions = svc.sessions
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if not os.path.basename(os.readlink(entry / "cwd")).startswith("lc-job-"):
-                continue
-            session = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3])
-        except (OSError, ValueError, IndexError):
-            continue
-        if session in sessions:
-            pids.append(int(entry.name))
-    return pids
+    return svc.cli_pids()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
@@ -61,8 +41,7 @@ def make_service(service_factory: Factory) -> Iterator[Factory]:
 
     yield make
     for svc in started:
-        for name in list(svc.processes):
-            svc.stop(name)
+        svc.stop_all()
         wait_for(lambda svc=svc: not cli_processes(svc), 10, "CLI processes to exit")
 
 
