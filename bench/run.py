@@ -46,6 +46,7 @@ from procs import (  # noqa: E402
     REPO,
     VENV_BIN,
     Procs,
+    cpu_seconds,
     free_port,
     install_signal_handlers,
     machine_info,
@@ -58,7 +59,8 @@ from stages import breakdown  # noqa: E402
 from config.settings import Settings  # noqa: E402
 
 MODEL = "sonnet"
-POLL_EXPERIMENT_S = 0.01  # arq poll_delay of the experimental worker
+POLL_EXPERIMENT_S = 0.002  # WORKER_POLL_DELAY_S of the experimental worker
+ARQ_DEFAULT_POLL_S = 0.5
 PAUSE_S = 0.5  # the most a latency request waits before it is sent (uniformly random)
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november".split()
 
@@ -71,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--first-token-delay", type=float, default=0.05, help="fake upstream, seconds")
     p.add_argument("--token-delay", type=float, default=0.005, help="fake upstream, seconds per token")
     p.add_argument("--prompt-words", type=int, default=20, help="answer length = prompt words + 2 tokens")
-    p.add_argument("--latency-requests", type=int, help="requests of each kind per run (default 12)")
+    p.add_argument("--latency-requests", type=int, help="requests of each kind per run (default 10)")
     p.add_argument("--concurrency", default=None, help="comma-separated (default 1,4,16,64)")
     p.add_argument("--workers", default=None, help="worker counts to measure, comma-separated (default 1,2)")
     p.add_argument("--streams", type=int, help="open streams held for the API memory figure (default 1000)")
@@ -82,6 +84,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--keep-logs", action="store_true", help="keep the processes' logs (path printed)")
     p.add_argument("--json", help="also write the raw results as JSON to this file")
+    p.add_argument(
+        "--render",
+        metavar="JSON",
+        help="measure nothing: write the report again from results saved with --json (e.g. after a "
+        "change to bench/report.py)",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.runs = 1
@@ -90,7 +98,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.workers = args.workers or "1"
         args.streams = args.streams or 50
         args.no_proxy = True
-    args.latency_requests = args.latency_requests or 12
+    args.latency_requests = args.latency_requests or 10
     args.concurrency = [int(c) for c in (args.concurrency or "1,4,16,64").split(",")]
     args.workers = [int(w) for w in (args.workers or "1,2").split(",")]
     args.streams = args.streams or 1000
@@ -101,7 +109,7 @@ def requests_for(concurrency: int, quick: bool) -> int:
     """Requests per throughput cell: enough for every caller to send at least twice."""
     if quick:
         return max(4, 2 * concurrency)
-    return {1: 10, 4: 16, 16: 32, 64: 96}.get(concurrency, 2 * concurrency)
+    return {1: 10, 4: 16, 16: 32, 64: 64}.get(concurrency, 2 * concurrency)
 
 
 def redact(url: str) -> str:
@@ -341,7 +349,7 @@ class Bench:
         kinds = ["sdk", "cli", "api", "api_stream"]
         if self.proxy_url:
             kinds += ["proxy", "proxy_stream"]
-        if not self.args.no_poll_experiment:
+        if not self.args.no_poll_experiment and self.product_poll is not None:
             kinds += ["api_fast", "api_fast_stream"]
             self.start_fast_pair()
         try:
@@ -351,12 +359,28 @@ class Bench:
             self.procs.stop("api-fast")
 
     def start_fast_pair(self) -> None:
-        """An API and a worker with arq poll_delay=POLL_EXPERIMENT_S, on a queue of their own."""
-        extra = {"QUEUE_NAME": f"{self.queue}:fast", "BENCH_POLL_DELAY": str(POLL_EXPERIMENT_S)}
+        """An API and a worker polling every POLL_EXPERIMENT_S, on a queue of their own."""
+        extra = {"QUEUE_NAME": f"{self.queue}:fast", "WORKER_POLL_DELAY_S": str(POLL_EXPERIMENT_S)}
         self.api_fast_url = self.start_api("api-fast", **extra)
-        argv = [sys.executable, str(BENCH / "fastpoll_worker.py")]
-        self.procs.start("worker-fast", argv, self.service_env(**extra))
+        self.procs.start(
+            "worker-fast", [sys.executable, "-m", "service.cli", "worker"], self.service_env(**extra)
+        )
         self.wait_worker_log("worker-fast")
+        if "experiment" not in self.results["idle"]:
+            self.results["idle"]["experiment"] = self.idle_cost(["worker-fast"], POLL_EXPERIMENT_S)
+
+    def idle_cost(self, names: list[str], poll_s: float, seconds: float = 3.0) -> dict[str, float]:
+        """Share of one core used by idle workers `names` (and by Redis, everything else idle too)."""
+        pids = [self.procs.pid(n) for n in names]
+        redis0, t0 = self.redis_cpu(), time.perf_counter()
+        cpu0 = sum(cpu_seconds(p)[0] for p in pids)
+        time.sleep(seconds)
+        wall = time.perf_counter() - t0
+        return {
+            "poll_s": poll_s,
+            "worker_core": (sum(cpu_seconds(p)[0] for p in pids) - cpu0) / wall,
+            "redis_core": (self.redis_cpu() - redis0) / wall,
+        }
 
     async def _latency_run(self, client: httpx.AsyncClient, run: int, kinds: list[str]) -> None:
         lat = self.results["latency"]
@@ -627,52 +651,48 @@ class Bench:
             "label": f"API, {best['workers']} worker(s), concurrency {best['concurrency']}",
         }
         top = max(api_cells, key=lambda c: (c["concurrency"], c["workers"]))
-        cpu = per_completion(top)
+        peak = best
+        cpu = per_completion(peak)
         service = cpu["cli"] + cpu["worker"] + cpu["api"] + cpu["redis"]
         sat["cpu_per_completion"] = service
         sat["cli_share"] = cpu["cli"] / service if service else math.nan
-        sat["cli_cpu_per_completion"] = median(
-            [per_completion(c)["cli"] for c in api_cells if c["concurrency"] == 1] or [cpu["cli"]]
-        )
-        busy, other = med(top, "machine_busy"), other_share(top)
-        state = "saturated: CPU-bound" if busy >= 0.9 else "not CPU-saturated"
+        sat["cli_cpu_per_completion"] = cpu["cli"]
+        sat["worker_cpu_per_completion"] = cpu["worker"]
+        busy, other = med(peak, "machine_busy"), other_share(peak)
         lines.append(
-            f"At concurrency {top['concurrency']} with {top['workers']} worker(s) the {cores} cores are "
-            f"{busy:.0%} busy ({state}). CPU per completion: CLI processes {cpu['cli']:.3f} s, worker "
-            f"Python {cpu['worker']:.3f} s, API {cpu['api']:.3f} s, Redis {cpu['redis']:.3f} s"
+            f"Throughput peaks at concurrency {peak['concurrency']} ({peak['workers']} worker(s)): "
+            f"{med(peak, 'tput'):.2f}/s with the {cores} cores {busy:.0%} busy. CPU per completion there: "
+            f"CLI processes {cpu['cli']:.3f} s, worker Python {cpu['worker']:.3f} s, API {cpu['api']:.3f} s, "
+            f"Redis {cpu['redis']:.3f} s"
             + (f", idle LiteLLM proxy {cpu['proxy']:.3f} s" if cpu["proxy"] >= 0.0005 else "")
-            + f"; this benchmark's fake upstream {cpu['upstream']:.3f} s and load driver "
-            f"{cpu['driver']:.3f} s. "
-            f"The CLI is {sat['cli_share']:.0%} of the service's CPU; Redis and the API together "
+            + f" (this benchmark's fake upstream {cpu['upstream']:.3f} s, load driver "
+            f"{cpu['driver']:.3f} s). "
+            f"The CLI is {sat['cli_share']:.0%} of the service's CPU; the API and Redis together "
             f"{(cpu['api'] + cpu['redis']) / service:.0%}."
         )
-        ceiling = cores / service if service else math.nan
         text = (
-            f"CPU ceiling of the service alone: {cores} cores / {service:.3f} CPU-s per completion = "
-            f"{ceiling:.2f} completions/s; measured {med(top, 'tput'):.2f}/s"
+            f"CPU ceiling of the service alone at that cost: {cores} cores / {service:.3f} CPU-s per "
+            f"completion = {cores / service:.2f} completions/s; measured {med(peak, 'tput'):.2f}/s"
         )
         if other > 0.1:
-            text += (
-                f", while processes outside this benchmark took {other:.0%} of the machine "
-                f"({cpu['other']:.3f} CPU-s per completion)"
-            )
+            text += f" while processes outside this benchmark took {other:.0%} of the machine"
         lines.append(
-            text + ". Where it saturates, it saturates on the CLI's CPU: one process spawned per job "
-            "costs its start-up (runtime, bundled JavaScript, config) every time."
+            text + ". It saturates on CPU, and the CPU is the CLI's: one process spawned per job pays "
+            "its start-up (runtime, bundled JavaScript, configuration) every time. Redis, the API and "
+            "the worker's Python are not where it saturates."
         )
-        low_cli = [
-            per_completion(c)["cli"] for c in api_cells if c["concurrency"] == min(self.args.concurrency)
-        ]
-        if (
-            low_cli
-            and top["concurrency"] != min(self.args.concurrency)
-            and cpu["cli"] > 1.1 * median(low_cli)
-        ):
+        if top is not peak:
+            top_cpu = per_completion(top)
             lines.append(
-                f"CLI CPU per completion grows with concurrency ({median(low_cli):.3f} s at concurrency "
-                f"{min(self.args.concurrency)}, {cpu['cli']:.3f} s at {top['concurrency']}): with the cores "
-                "shared, each CLI lives longer and spends CPU while alive, not only to start."
+                f"Past the peak, throughput falls: {med(top, 'tput'):.2f}/s at concurrency "
+                f"{top['concurrency']} with the cores {med(top, 'machine_busy'):.0%} busy. CPU per "
+                f"completion rises from {cpu['cli']:.3f} to {top_cpu['cli']:.3f} s in the CLI "
+                "processes: with WORKER_MAX_JOBS=64 every queued job starts its CLI at once, so dozens "
+                f"of processes share {cores} cores, each lives many times longer and spends CPU while "
+                "alive (runtime timers, "
+                "GC, cache misses), not only to start."
             )
+        busy = med(top, "machine_busy")
         if busy >= 0.9:
             lines.append(
                 f"Past saturation, latency is queueing: p95 at concurrency {top['concurrency']} is "
@@ -684,6 +704,7 @@ class Bench:
             same = [c for c in api_cells if c["concurrency"] == capped["concurrency"] and c["workers"] == 1]
             if same:
                 uncapped = med(same[0], "tput")
+                sat["uncapped"] = uncapped
                 peak = max(api_cells, key=lambda c: med(c, "tput"))
                 helps = capped["tput"] > 1.05 * uncapped
                 verdict = (
@@ -715,8 +736,8 @@ class Bench:
             c1 = low[0]
             lines.append(
                 f"At concurrency 1 throughput is 1 / latency ({med(c1, 'tput'):.2f}/s at p50 "
-                f"{med(c1, 'p50') * 1000:.0f} ms); the queue-poll wait (see Notes) is paid per request "
-                "there, and hidden once jobs queue up."
+                f"{med(c1, 'p50') * 1000:.0f} ms): each request pays the whole path, queue wait "
+                "included; once jobs queue up, those waits overlap with other jobs' CLI runs."
             )
         proxy_top = [c for c in cells if c["path"] == "proxy" and c["concurrency"] == top["concurrency"]]
         api_same = (
@@ -747,19 +768,42 @@ class Bench:
         fig = latency_figures(self.results)
         self.results["queue_wait_p50_ms"] = wait
         self.results["own_work_p50_ms"] = own
+        poll = self.product_poll
+        setting = (
+            f"WORKER_POLL_DELAY_S={poll * 1000:g} ms (worker/settings.py passes it to arq as `poll_delay`)"
+            if poll is not None
+            else "arq's default `poll_delay` of 0.5 s (worker/settings.py `worker_kwargs()` passes none)"
+        )
+        fast = self.results["latency"]["stage_rows"].get("api_fast") or []
+        fast_text = ""
+        if fast:
+            fast_wait = percentile([r["queue_wait"] for r in fast], 50)
+            fast_total = percentile([r["overhead"] for r in fast], 50)
+            fast_text = (
+                f" With a {POLL_EXPERIMENT_S * 1000:g} ms poll (experiment) the wait is {fast_wait:.0f} ms "
+                f"and the added latency {fast_total:.0f} ms."
+            )
         if wait > 20:
             self.notes.insert(
                 0,
                 f"**Hot spot: the queue poll.** A job waits a median {wait:.0f} ms between being enqueued "
                 "and a worker starting it, of the API's added "
                 f"{fig.get('api_added_p50', math.nan) * 1000:.0f} ms; the service's own work (API in, "
-                f"worker setup, API out) is {own:.0f} ms. `worker/settings.py` `worker_kwargs()` passes no "
-                "`poll_delay` to `arq.Worker`, so arq's default of 0.5 s applies: the worker sleeps between "
-                "ZRANGEBYSCORE polls and an idle service adds U(0, 500 ms) to every request (a caller "
-                "sending back to back gets it in phase: 500 ms minus the job's duration). Fix: "
-                "`poll_delay` of 0.01-0.05 s (one ZRANGEBYSCORE per poll per worker, ~20-100 cheap Redis "
-                "commands/s), or wake idle workers with a blocking pop on a notify list that "
-                "`JobClient.submit` pushes to.",
+                f"worker setup, API out) is {own:.0f} ms. The workers "
+                f"run with {setting}: an idle worker sleeps between ZRANGEBYSCORE polls, so each request "
+                "waits U(0, poll) (a caller sending back to back gets it in phase: the poll minus the "
+                f"job's duration). Fix: a short poll, or wake idle workers with a blocking pop on a notify "
+                f"list that `JobClient.submit` pushes to.{fast_text}",
+            )
+        else:
+            self.notes.insert(
+                0,
+                f"**Queue wait.** With {setting} a job waits a median {wait:.0f} ms for a worker, and the "
+                f"service's own work (HTTP in, enqueue, worker setup, event stream out) is {own:.0f} ms."
+                f"{fast_text} Polling faster costs idle CPU (see 'Where a request's time goes'); a "
+                "blocking pop on a notify list pushed by `JobClient.submit` would wake an idle worker in "
+                "about a Redis round trip without polling at all. The enqueue itself (`JobClient.submit`: "
+                "a ZCARD depth check, then arq's WATCH/MULTI enqueue) is most of 'API in'.",
             )
 
     # -- the whole benchmark -------------------------------------------------------------------------
@@ -768,6 +812,7 @@ class Bench:
         args = self.args
         started = time.time()
         load_at_start = os.getloadavg()
+        self.results["idle"] = {}
         self.results["latency"] = {
             "added": [],
             "stage_rows": {},
@@ -778,8 +823,14 @@ class Bench:
         self.start_redis()
         self.start_upstream()
         self.settings = self.floor_settings()
+        # the product's default: WORKER_* variables are kept out of the processes' environment
+        poll_field = Settings.model_fields.get("worker_poll_delay_s")
+        self.product_poll = poll_field.default if poll_field is not None else None
         self.api_url = self.start_api()
         self.start_worker("worker-1")
+        self.results["idle"] = {
+            "product": self.idle_cost(["worker-1"], self.product_poll or ARQ_DEFAULT_POLL_S)
+        }
         self.start_proxy()
         cli = await cli_version(self.settings)
         redis_version = str(self.redis.info("server").get("redis_version"))
@@ -819,7 +870,12 @@ class Bench:
             + ", ".join(f"{c} ({requests_for(c, a.quick)} requests)" for c in a.concurrency)
             + f"; workers {', '.join(map(str, a.workers))}; non-streaming",
             "service": "WORKER_MAX_JOBS=64, GLOBAL_MAX_CLI=128 (never the cap), REDIS_MAX_CONNECTIONS=2000 "
-            "(default), API_KEYS set, one uvicorn process for the API",
+            "(default), API_KEYS set, one uvicorn process for the API, worker queue poll "
+            + (
+                f"WORKER_POLL_DELAY_S={self.product_poll * 1000:g} ms (the product's default)"
+                if self.product_poll is not None
+                else "arq's default 0.5 s"
+            ),
             "Redis": self.redis_source,
             "LiteLLM proxy": self.proxy_note,
             "memory test": f"{a.streams} streams held open",
@@ -835,6 +891,12 @@ class Bench:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        results = json.loads(Path(args.render).read_text())
+        out = (REPO / args.out) if not Path(args.out).is_absolute() else Path(args.out)
+        out.write_text(render(results))
+        print(f"wrote {out} from {args.render}", file=sys.stderr)
+        return 0
     install_signal_handlers()
     for key in [k for k in os.environ if k.startswith(("ANTHROPIC_", "CLAUDE_"))]:
         del os.environ[key]  # the floor's CLI gets exactly the worker's environment

@@ -67,11 +67,13 @@ class Settings(BaseSettings):
     worker_max_jobs: int = 4
     worker_max_tries: int = 3
     worker_poll_delay_s: float = Field(
-        default=0.01,
-        description="How often an idle worker looks for jobs. arq's 0.5 s default added ~230 ms to a "
-        "median request (docs/benchmarks.md); 10 ms costs each worker ~100 cheap Redis calls/s.",
+        default=0.05,
+        description="How often a worker polls the queue. A submit also wakes an idle worker at once "
+        "(worker/wakeup.py), so polling only catches what no wake-up reached (batches, retries).",
     )
-    global_max_cli: int = Field(default=8, description="CLI processes at once across all workers.")
+    global_max_cli: int = Field(
+        default=4, description="CLI processes at once across all workers (about 2 per core: docs/benchmarks.md)."
+    )
     cli_slot_lease_s: float = 30.0
     in_progress_lease_s: float = Field(
         default=15.0, description="A dead worker's job is picked up again after at most this long."

@@ -128,6 +128,8 @@ class JobClient:
             _defer_until=queue_position(job),
             _expires=QUEUED_JOB_TTL_S,
         )
+        if enqueued is not None:
+            await self._wake_a_worker(job.queue)
         if enqueued is None:
             raise JobRefused(
                 JobError(
@@ -138,6 +140,14 @@ class JobClient:
                 )
             )
         return job
+
+    async def _wake_a_worker(self, queue: str) -> None:
+        """One token for an idle worker blocked on the wake-up list (see worker/wakeup.py)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.lpush(keys.wakeup(queue), b"1")
+            pipe.ltrim(keys.wakeup(queue), 0, 63)
+            pipe.expire(keys.wakeup(queue), 60)
+            await pipe.execute()
 
     def events(
         self,

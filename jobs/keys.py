@@ -30,6 +30,11 @@ def cli_slots_freed(queue: str) -> str:
     return f"{queue}:cli-slots:freed"
 
 
+def wakeup(queue: str) -> str:
+    """List a submit pushes to, so an idle worker starts the job without waiting for its poll."""
+    return f"{queue}:wakeup"
+
+
 def cooldown(queue: str, model: str) -> str:
     """Set while `model` is usage-limited; value and TTL are the reset time."""
     return f"{queue}:cooldown:{model}"

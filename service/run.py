@@ -12,6 +12,7 @@ from arq import Worker
 from api.app import create_app
 from config.settings import Settings
 from worker.settings import redis_settings, worker_kwargs
+from worker.wakeup import wake_on_submit
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,11 @@ async def run_api(settings: Settings, redis_url: str) -> None:
 
 async def run_worker(settings: Settings, redis_url: str) -> None:
     worker = make_worker(settings, redis_url)
+    listener = asyncio.create_task(wake_on_submit(worker, redis_url))
     try:
         await worker.main()
     finally:
+        listener.cancel()
         await worker.close()
 
 

@@ -1,0 +1,50 @@
+"""Start a queued job at once instead of at the worker's next queue poll.
+
+arq workers find jobs by polling the queue. Each submit also pushes a token to a
+Redis list (`JobClient.submit`); an idle worker blocks on that list (BLPOP) and, when woken, runs
+arq's own `start_jobs` on the jobs now due, which is safe to call beside the
+poll loop (arq takes each job under a WATCH on its in-progress key). Polling
+stays as the fallback, so a lost token only costs one poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from arq import Worker
+from arq.utils import timestamp_ms
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from jobs import keys
+
+log = logging.getLogger(__name__)
+WAIT_S = 5
+
+
+async def wake_on_submit(worker: Worker, redis_url: str) -> None:
+    """Run beside `worker.main()`: start due jobs whenever a submit wakes us."""
+    redis = Redis.from_url(redis_url)
+    key = keys.wakeup(worker.queue_name)
+    try:
+        while True:
+            try:
+                if worker.job_counter >= worker.max_jobs or worker._pool is None:
+                    await asyncio.sleep(0.05)  # busy or not started: the poll loop will take it
+                    continue
+                if not await redis.blpop([key], timeout=WAIT_S):
+                    continue
+                due = await worker.pool.zrangebyscore(
+                    worker.queue_name,
+                    min=float("-inf"),
+                    max=timestamp_ms(),
+                    start=0,
+                    num=worker.queue_read_limit,
+                )
+                await worker.start_jobs(due)
+            except (RedisError, OSError) as exc:
+                log.warning("wake-up listener: %s", exc)
+                await asyncio.sleep(1)
+    finally:
+        await redis.aclose()
