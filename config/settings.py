@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         "(worker/wakeup.py), so polling only catches what no wake-up reached (batches, retries).",
     )
     global_max_cli: int = Field(
-        default=4, description="CLI processes at once across all workers (about 2 per core: docs/benchmarks.md)."
+        default=4, description="CLI processes at once across all workers (~2 per core: docs/benchmarks.md)."
     )
     cli_slot_lease_s: float = 30.0
     in_progress_lease_s: float = Field(
