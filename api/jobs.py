@@ -21,7 +21,7 @@ from api.auth import require_api_key
 from api.body import parse_body
 from config.settings import Settings
 from jobs import event_stream, records
-from jobs.client import JobClient
+from jobs.client import JobClient, JobRefused
 from jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
 from jobs.keys import idempotency
 from jobs.records import JobRecord, JobState
@@ -162,14 +162,10 @@ async def check_capacity(request: Request, adding: int) -> None:
     """503 when `adding` more jobs would take the backlog past MAX_QUEUE_DEPTH."""
     settings = settings_of(request)
     client: JobClient = request.app.state.jobs
-    if await client.queue_depth(settings.queue_name) + adding > settings.max_queue_depth:
-        raise ApiError(
-            503,
-            "The service is at capacity; retry later.",
-            type="service_unavailable_error",
-            code="queue_full",
-            retry_after=30.0,
-        )
+    try:
+        await client.check_capacity(settings.queue_name, max_depth=settings.max_queue_depth, adding=adding)
+    except JobRefused as refused:
+        raise ApiError.from_job_error(refused.error) from None
 
 
 def request_hash(body: BaseModel) -> str:

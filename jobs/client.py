@@ -110,16 +110,8 @@ class JobClient:
 
     async def submit(self, job: CompletionJob, *, max_depth: int | None = None) -> CompletionJob:
         """Enqueue `job`; refuse it (503 + Retry-After) when the backlog is past `max_depth`."""
-        if max_depth is not None and await self.queue_depth(job.queue) >= max_depth:
-            raise JobRefused(
-                JobError(
-                    type="service_unavailable_error",
-                    code="queue_full",
-                    message="The service is at capacity; retry later.",
-                    status=503,
-                    retry_after=30.0,
-                )
-            )
+        if max_depth is not None:
+            await self.check_capacity(job.queue, max_depth=max_depth)
         enqueued = await self.redis.enqueue_job(
             keys.WORKER_FUNCTION,
             job.model_dump(mode="json"),
@@ -160,6 +152,19 @@ class JobClient:
         now = time.monotonic()
         start_deadline = now + start_timeout_s if start_timeout_s is not None else None
         return JobEvents(self, job_id, deadline=now + timeout_s, start_deadline=start_deadline, after=after)
+
+    async def check_capacity(self, queue: str, *, max_depth: int, adding: int = 1) -> None:
+        """Refuse (503 + Retry-After) when `adding` more jobs would take the backlog past `max_depth`."""
+        if await self.queue_depth(queue) + adding > max_depth:
+            raise JobRefused(
+                JobError(
+                    type="service_unavailable_error",
+                    code="queue_full",
+                    message="The service is at capacity; retry later.",
+                    status=503,
+                    retry_after=30.0,
+                )
+            )
 
     async def queue_depth(self, queue: str) -> int:
         return int(await self.redis.zcard(queue))
