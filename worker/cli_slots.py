@@ -70,7 +70,3 @@ class CliSlots:
         finally:
             renew.cancel()
             await asyncio.shield(self.release(lease))
-
-    async def in_use(self) -> int:
-        now_ms = int(time.time() * 1000)
-        return int(await self.redis.zcount(self.key, now_ms, "+inf"))
