@@ -283,3 +283,30 @@ def test_the_bulk_priority_header_queues_behind_interactive_requests(
     assert results["bulk ingestion call"].status_code == results["interactive chat"].status_code == 200
     prompts = [json.dumps(r.body["messages"]) for r in fake_upstream.state.message_requests()]
     assert "interactive chat" in prompts[0] and "bulk ingestion call" in prompts[1]
+
+
+def test_a_full_backlog_is_503_with_retry_after_at_once(make_service: Factory) -> None:
+    svc = make_service(workers=0, MAX_QUEUE_DEPTH="1", QUEUE_WAIT_TIMEOUT_S="3")
+    first = threading.Thread(target=lambda: chat(svc, "occupies the queue", model="sonnet"))
+    first.start()
+    wait_for(lambda: _queue_len(svc) == 1, 10, "the first job to be queued")
+    reply = chat(svc, "one too many", model="sonnet")
+    assert reply.status_code == 503, reply.text
+    assert reply.json()["error"]["code"] == "queue_full"
+    assert int(reply.headers["retry-after"]) > 0
+    first.join()
+
+
+def test_a_request_not_started_in_time_is_503_and_never_runs(
+    make_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = make_service(workers=0, QUEUE_WAIT_TIMEOUT_S="1")
+    reply = chat(svc, "nobody picks me up", model="sonnet")
+    assert reply.status_code == 503, reply.text
+    assert reply.json()["error"]["code"] == "queue_timeout"
+    assert int(reply.headers["retry-after"]) > 0
+    # the abandoned job was cancelled: a worker that starts later does not run it
+    svc.start("worker-1", "worker")
+    assert chat(svc, "after the timeout", model="sonnet").status_code == 200
+    prompts = json.dumps([r.body["messages"] for r in fake_upstream.state.message_requests()])
+    assert "nobody picks me up" not in prompts
