@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -118,8 +119,19 @@ async def create_file(request: Request, api_key: str | None = Depends(require_ap
     async with redis_of(request).pipeline(transaction=True) as pipe:
         pipe.set(keys.file(record.id), record.model_dump_json(), ex=settings.result_ttl_s)
         pipe.set(keys.file_content(record.id), upload.data, ex=settings.result_ttl_s)
+        _index(pipe, record.owner, "files", record.id, now, settings.result_ttl_s)
         await pipe.execute()
     return JSONResponse(record.view())
+
+
+@router.get("/v1/files")
+async def list_files(
+    request: Request, purpose: str | None = None, api_key: str | None = Depends(require_api_key)
+) -> JSONResponse:
+    found = await _owned_records(request, owner_of(api_key), "files", keys.file)
+    files = [FileRecord.model_validate_json(raw) for raw in found]
+    data = [f.view() for f in files if purpose is None or f.purpose == purpose]
+    return JSONResponse({"object": "list", "data": data, "has_more": False})
 
 
 @router.get("/v1/files/{file_id}")
@@ -226,7 +238,57 @@ async def create_openai_batch(
     )
     extra = [(keys.openai_batch(batch_id), batch.model_dump_json(exclude_none=True))]
     await records.commit(redis_of(request), created, settings, extra=extra)
+    async with redis_of(request).pipeline(transaction=False) as pipe:
+        _index(pipe, batch.owner, "batches", batch.id, now, settings.result_ttl_s)
+        await pipe.execute()
     return JSONResponse(await _batch_object(request, batch))
+
+
+@router.get("/v1/batches")
+async def list_openai_batches(
+    request: Request,
+    limit: int = 20,
+    after: str | None = None,
+    api_key: str | None = Depends(require_api_key),
+) -> JSONResponse:
+    """Newest first; `after` is the last id of the previous page."""
+    if not 1 <= limit <= 100:
+        raise invalid_request("limit must be between 1 and 100.", param="limit")
+    found = await _owned_records(request, owner_of(api_key), "batches", keys.openai_batch)
+    batches = [OpenAIBatch.model_validate_json(raw) for raw in found]
+    ids = [b.id for b in batches]
+    start = ids.index(after) + 1 if after in ids else 0
+    page = batches[start : start + limit]
+    data = [await _batch_object(request, b) for b in page]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "first_id": page[0].id if page else None,
+            "last_id": page[-1].id if page else None,
+            "has_more": start + limit < len(batches),
+        }
+    )
+
+
+def _index(pipe: Any, owner: str | None, kind: str, item_id: str, created: float, ttl: int) -> None:
+    pipe.zadd(keys.owned(owner, kind), {item_id: created})
+    pipe.expire(keys.owned(owner, kind), ttl)
+
+
+async def _owned_records(
+    request: Request, owner: str | None, kind: str, key_of: Callable[[str], str]
+) -> list[bytes]:
+    """The owner's live records of `kind`, newest first; expired ones leave the index."""
+    redis = redis_of(request)
+    ids = [i.decode() for i in await redis.zrevrange(keys.owned(owner, kind), 0, -1)]
+    if not ids:
+        return []
+    raws = await redis.mget([key_of(i) for i in ids])
+    gone = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
+    if gone:
+        await redis.zrem(keys.owned(owner, kind), *gone)
+    return [raw for raw in raws if raw is not None]
 
 
 @router.get("/v1/batches/{batch_id}")
@@ -380,6 +442,7 @@ async def _finalize(
                 final.error_file_id = file.id
             pipe.set(keys.file(file.id), file.model_dump_json(), ex=ttl, nx=True)
             pipe.set(keys.file_content(file.id), content, ex=ttl, nx=True)
+            _index(pipe, file.owner, "files", file.id, now, ttl)
         pipe.set(keys.openai_batch_final(batch.id), final.model_dump_json(), ex=ttl, nx=True)
         pipe.get(keys.openai_batch_final(batch.id))
         replies = await pipe.execute()

@@ -81,6 +81,11 @@ def file_content(file_id: str) -> str:
     return f"{PREFIX}:file:{file_id}:content"
 
 
+def owned(owner: str | None, kind: str) -> str:
+    """Sorted set (score = creation time) of one owner's `files` or `batches`, for list endpoints."""
+    return f"{PREFIX}:owner:{owner or 'anonymous'}:{kind}"
+
+
 def openai_batch(batch_id: str) -> str:
     """JSON record of an OpenAI Batch API batch."""
     return f"{PREFIX}:obatch:{batch_id}"

@@ -194,3 +194,19 @@ def test_files_and_batches_belong_to_their_key(idle_service: Service) -> None:
     with pytest.raises(openai.NotFoundError):
         theirs.batches.cancel(batch.id)
     assert mine.batches.cancel(batch.id).status == "cancelled"  # its one job was still queued
+
+
+def test_files_and_batches_are_listed_newest_first(service: Service) -> None:
+    client = openai.OpenAI(base_url=f"{service.url}/v1", api_key=API_KEY, max_retries=0)
+    tag = uuid.uuid4().hex[:8]
+    uploaded = client.files.create(
+        file=("l.jsonl", _jsonl([_line("l-0", body(f"listed {tag}", model="haiku"))])), purpose="batch"
+    )
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    assert uploaded.id in {f.id for f in client.files.list(purpose="batch")}
+    listed = client.batches.list(limit=100)
+    assert batch.id in {b.id for b in listed.data}
+    # newest first
+    assert listed.data[0].created_at >= listed.data[-1].created_at
