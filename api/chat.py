@@ -36,16 +36,17 @@ async def chat_completions(
     job = build_job(body, settings=settings, api_key=api_key, bulk=wants_bulk(request, api_key, settings))
     log_context.job_id.set(job.id)
     log.info("chat completion job submitted: model=%s stream=%s", job.model, job.stream)
-    await flow.submit(client, job, limits(settings))
+    job_limits = limits(settings)
+    await flow.submit(client, job, job_limits)
     if job.stream:
         include_usage = bool((body.stream_options or {}).get("include_usage"))
-        events = flow.follow(client, job, limits(settings), gone=disconnected(request))
+        events = flow.follow(client, job, job_limits, gone=disconnected(request))
         return StreamingResponse(
             _chunks(job, events, include_usage),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Job-Id": job.id},
         )
-    result = await flow.result(client, job, limits(settings))
+    result = await flow.result(client, job, job_limits)
     return JSONResponse(completion_object(job, result), headers={"X-Job-Id": job.id})
 
 

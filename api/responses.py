@@ -40,15 +40,16 @@ async def create_response(
     job = build_response_job(
         body, settings=settings, api_key=api_key, bulk=wants_bulk(request, api_key, settings)
     )
-    await flow.submit(client, job, limits(settings))
+    job_limits = limits(settings)
+    await flow.submit(client, job, job_limits)
     if job.stream:
-        events = flow.follow(client, job, limits(settings), gone=disconnected(request))
+        events = flow.follow(client, job, job_limits, gone=disconnected(request))
         return StreamingResponse(
             _stream(job, body, events),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Job-Id": job.id},
         )
-    final = await flow.result(client, job, limits(settings))
+    final = await flow.result(client, job, job_limits)
     return JSONResponse(finished_response(job, body, final), headers={"X-Job-Id": job.id})
 
 

@@ -120,7 +120,7 @@ async def run_cli(
     if tail:
         state.emitted = True
         await emit_text(tail)
-    outcome = _finish(job, state, stops.stopped)
+    outcome = _finish(job, state, stopped=stops.stopped, structured=structured)
     if structured and outcome.result is not None and outcome.result.text:
         # structured answers are complete only at the end: stream them as one delta
         await emit_text(outcome.result.text)
@@ -199,7 +199,7 @@ def _observe(message: object, state: _RunState) -> str | None:
     return None
 
 
-def _finish(job: CompletionJob, state: _RunState, stopped: bool) -> RunOutcome:
+def _finish(job: CompletionJob, state: _RunState, *, stopped: bool, structured: bool) -> RunOutcome:
     result = state.result
     if result is None:
         failure = state.assistant_failure or failures.failure("cli_crash", "no result")
@@ -213,7 +213,6 @@ def _finish(job: CompletionJob, state: _RunState, stopped: bool) -> RunOutcome:
     if result.is_error and result.subtype != "error_max_turns":
         failure = state.assistant_failure or _result_failure(result)
         return RunOutcome(failure=failure, emitted_text=state.emitted)
-    structured = output_format(job) is not None
     if structured:
         if result.structured_output is None:
             return RunOutcome(failure=failures.failure("invalid_output"))
