@@ -39,7 +39,6 @@ DATED_NAMES: dict[str, str] = {
     "claude-opus-4-20250514": "opus",
     "claude-opus-4-1-20250805": "opus",
     "claude-3-5-haiku-20241022": "haiku",
-    "claude-3-5-haiku-20240307": "haiku",
     "claude-3-haiku-20240307": "haiku",
     "claude-haiku-4-5-20251001": "haiku",
 }

@@ -22,7 +22,7 @@ class Settings(BaseSettings):
         default=None,
         description="Database file for the embedded Redis. Unset: a temporary file, lost at exit.",
     )
-    queue_name: str = "lc:queue:interactive"
+    queue_name: str = "lc:queue"
     redis_max_connections: int = 2000
 
     # --- API -----------------------------------------------------------------

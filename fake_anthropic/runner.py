@@ -99,19 +99,19 @@ class FakeUpstream:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the fake upstream in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m fake_anthropic", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m litellm_claude.fake_anthropic", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
     parser.add_argument("--first-token-delay", type=float, default=0.0, help="seconds")
     parser.add_argument("--token-delay", type=float, default=0.0, help="seconds between tokens")
     args = parser.parse_args(argv)
     state = FakeUpstreamState(args.first_token_delay, args.token_delay)
+    try:
+        sock = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        raise SystemExit(f"fake Anthropic upstream: cannot listen on {args.host}:{args.port}: {exc}") from exc
     print(f"fake Anthropic upstream on http://{args.host}:{args.port}", flush=True)
-    uvicorn.run(
-        create_app(state),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        lifespan="off",
-        timeout_graceful_shutdown=2,
+    config = uvicorn.Config(
+        create_app(state), log_level="warning", lifespan="off", timeout_graceful_shutdown=2
     )
+    uvicorn.Server(config).run(sockets=[sock])

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from arq import ArqRedis
 from arq.constants import abort_jobs_ss
 
-from jobs import event_stream, keys
-from jobs.contract import (
+from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs.contract import (
+    AnyEvent,
     CompletionJob,
     DeltaEvent,
     ErrorEvent,
@@ -20,7 +21,6 @@ from jobs.contract import (
     StartedEvent,
 )
 
-AnyEvent = StartedEvent | DeltaEvent | ResultEvent | ErrorEvent
 MAX_BLOCK_MS = 15_000
 INTERACTIVE_LEAD_S = 86_400.0
 # arq drops a job still queued after this; a waiting caller cancels its job long before.

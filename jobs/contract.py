@@ -117,14 +117,14 @@ class ErrorEvent(_Event):
     error: JobError
 
 
-JobEvent = Annotated[StartedEvent | DeltaEvent | ResultEvent | ErrorEvent, Field(discriminator="type")]
-TerminalEvent = ResultEvent | ErrorEvent
+AnyEvent = StartedEvent | DeltaEvent | ResultEvent | ErrorEvent
+JobEvent = Annotated[AnyEvent, Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[JobEvent] = TypeAdapter(JobEvent)
 
 
-def encode_event(event: StartedEvent | DeltaEvent | ResultEvent | ErrorEvent) -> str:
+def encode_event(event: AnyEvent) -> str:
     return event.model_dump_json(exclude_none=True)
 
 
-def decode_event(raw: str | bytes) -> StartedEvent | DeltaEvent | ResultEvent | ErrorEvent:
+def decode_event(raw: str | bytes) -> AnyEvent:
     return EVENT_ADAPTER.validate_json(raw)

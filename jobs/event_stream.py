@@ -8,17 +8,13 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs import keys
-from jobs.contract import (
-    DeltaEvent,
-    ErrorEvent,
-    ResultEvent,
-    StartedEvent,
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.contract import (
+    AnyEvent,
     decode_event,
     encode_event,
 )
 
-AnyEvent = StartedEvent | DeltaEvent | ResultEvent | ErrorEvent
 FIELD = b"e"
 
 

@@ -26,19 +26,18 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from config.settings import Settings
-from jobs import codec, event_stream, keys
-from jobs.client import JobClient, queue_position
-from jobs.contract import (
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import codec, event_stream, keys
+from litellm_claude.jobs.client import JobClient, queue_position
+from litellm_claude.jobs.contract import (
+    AnyEvent,
     CompletionJob,
-    DeltaEvent,
     ErrorEvent,
     JobError,
     ResultEvent,
     StartedEvent,
 )
 
-AnyEvent = StartedEvent | DeltaEvent | ResultEvent | ErrorEvent
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 JOB_ID_RE = re.compile(r"^job_[0-9a-f]{32}$")

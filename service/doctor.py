@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
+from urllib.parse import urlsplit
 
 import redis
 from arq.constants import health_check_key_suffix
 
-from config.settings import Settings
+from litellm_claude.config.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
 MASK = "***"
@@ -208,6 +209,20 @@ def check_cli(settings: Settings) -> tuple[CheckResult, Path | None]:
     return CheckResult("cli", "ok", f"{proc.stdout.strip()} at {cli}"), cli
 
 
+def check_upstream(settings: Settings) -> CheckResult:
+    """Where the CLI sends prompts: Anthropic's API unless ANTHROPIC_BASE_URL says otherwise."""
+    base = cli_environment(settings).get("ANTHROPIC_BASE_URL", "")
+    host = urlsplit(base).hostname or ""
+    if not base or host == "anthropic.com" or host.endswith(".anthropic.com"):
+        return CheckResult("upstream", "ok", f"Anthropic's API ({base or 'the CLI default'})")
+    return CheckResult(
+        "upstream",
+        "warn",
+        f"ANTHROPIC_BASE_URL points at {redact_url(base)}, not Anthropic: every prompt goes there",
+        "unset ANTHROPIC_BASE_URL unless you mean that endpoint (a gateway or the fake upstream)",
+    )
+
+
 def config_dir(env: Mapping[str, str]) -> Path:
     """Where the CLI keeps its state and an interactive login: CLAUDE_CONFIG_DIR, else ~/.claude."""
     if env.get("CLAUDE_CONFIG_DIR"):
@@ -310,7 +325,7 @@ async def _probe(settings: Settings, cli: Path, model: str, used: str) -> CheckR
         query,
     )
 
-    from worker.cli_options import locked_down_options
+    from litellm_claude.worker.cli_options import locked_down_options
 
     answered, error, text = None, None, ""
     result: ResultMessage | None = None
@@ -367,6 +382,7 @@ def run_checks(settings: Settings, *, probe: bool = True, probe_model: str = "ha
     results, client = check_redis(settings)
     cli_result, cli = check_cli(settings)
     results.append(cli_result)
+    results.append(check_upstream(settings))
     signin = check_signin(settings, cli)
     results.append(signin)
     if not probe:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable
 
-from telemetry.log_context import AddLogContext
+from litellm_claude.telemetry.log_context import AddLogContext
 
 REDACTED = "[REDACTED]"
 
@@ -24,6 +25,22 @@ class RedactSecrets(logging.Filter):
         for secret in self.secrets:
             message = message.replace(secret, REDACTED)
         record.msg, record.args = message, None
+        return True
+
+
+class DropPriorityLead(logging.Filter):
+    """arq's "job started" line says `delayed=86400.00s` for every interactive job.
+
+    Interactive jobs are scored a day before their arrival so they run ahead of bulk work
+    (`jobs.client.queue_position`); nothing is really deferred. The line's first figure
+    (seconds since enqueue) is the true wait, so the misleading suffix is dropped.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "arq.worker" and isinstance(record.args, tuple) and record.args:
+            *head, extra = record.args
+            if isinstance(extra, str) and " delayed=" in extra:
+                record.args = (*head, re.sub(r" delayed=\S+", "", extra))
         return True
 
 
@@ -46,6 +63,7 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(secrets: Iterable[str], *, level: str = "INFO", json_format: bool = True) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(AddLogContext())
+    handler.addFilter(DropPriorityLead())
     handler.addFilter(RedactSecrets(secrets))
     handler.setFormatter(
         JsonFormatter()

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 import yaml
 
-from config.settings import Settings
-from fake_anthropic import FakeUpstream
+from litellm_claude.config.settings import Settings
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, UPSTREAM_SECRET, free_port, service_env
 
 BIN = Path(sys.executable).parent
@@ -251,17 +251,19 @@ def test_dockerfile_shape() -> None:
 
 def test_every_package_in_the_tree_is_installed_by_pyproject() -> None:
     """A package missing from `[tool.setuptools] packages` works from a checkout, not in the image."""
-    packages = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    package_dirs = set(
+        tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].values()
+    )
     in_tree = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
-    assert in_tree - packages == set()
+    assert in_tree - package_dirs == set()
 
 
 def test_build_context_has_what_the_install_needs_and_no_secret() -> None:
     context = set(build_context())
     assert "pyproject.toml" in context and "config/litellm_config.yaml" in context
-    packages = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
-    for package in packages:
-        assert f"{package}/__init__.py" in context, f"{package} missing from the build context"
+    package_dirs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    for directory in package_dirs.values():
+        assert f"{directory}/__init__.py" in context, f"{directory} missing from the build context"
     assert not [p for p in context if Path(p).name == ".env" or p.startswith((".venv/", ".git/", "tests/"))]
     assert ".env.example" in context
 
