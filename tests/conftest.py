@@ -28,6 +28,10 @@ UPSTREAM_SECRET = "sk-ant-test-upstream-fedcba9876543210"
 # For services started with it beside the API key (which the CLI prefers), to check logs for it.
 OAUTH_SECRET = "sk-ant-oat01-test-oauth-0a1b2c3d4e5f6789"
 REPO = Path(__file__).resolve().parent.parent
+# Every process this test session starts inherits this marker, so the session can
+# tell at its end whether it left any of them (redis-server, CLI, service) behind.
+SESSION_MARKER = "LC_TEST_SESSION"
+os.environ[SESSION_MARKER] = uuid.uuid4().hex
 
 
 def free_port() -> int:
@@ -117,6 +121,18 @@ class Service:
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
+
+    def wait_worker(self, timeout: float = 60) -> None:
+        """Until a worker of this service polls its queue (arq's health-check key is written)."""
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        deadline = time.monotonic() + timeout
+        try:
+            while not client.exists(f"{self.env['QUEUE_NAME']}:health-check"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no worker polling:\n{self.logs()[-3000:]}")
+                time.sleep(0.05)
+        finally:
+            client.close()
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
@@ -253,3 +269,40 @@ def service_factory(
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
+
+
+def processes_left_behind() -> dict[int, str]:
+    """Live processes (other than this one) that carry this session's marker: pid -> command line."""
+    marker = f"{SESSION_MARKER}={os.environ[SESSION_MARKER]}".encode()
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+    return found
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite leaves no process behind: fail the run if one it started is still alive.
+
+    Runs after every fixture is torn down. Stragglers get a few seconds to exit
+    (a stop in progress), then are named, killed and the run fails.
+    """
+    deadline = time.monotonic() + 5
+    while (left := processes_left_behind()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not left:
+        return
+    for pid in left:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+    sys.stderr.write(f"\nFAILED: the test session left {len(left)} process(es) behind:\n{lines}\n")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
