@@ -32,6 +32,9 @@ REPO = Path(__file__).resolve().parent.parent
 # tell at its end whether it left any of them (redis-server, CLI, service) behind.
 SESSION_MARKER = "LC_TEST_SESSION"
 os.environ[SESSION_MARKER] = uuid.uuid4().hex
+# Each service gets a TMPDIR of its own (see service_env): a daemonized redis-server rewrites
+# its environment with its process title, but its working directory stays in there.
+SERVICE_TMPDIRS: list[Path] = []
 
 
 def free_port() -> int:
@@ -178,6 +181,10 @@ def service_env(
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
+    tmp = home / "tmp"
+    tmp.mkdir(exist_ok=True)
+    SERVICE_TMPDIRS.append(tmp)
+    env["TMPDIR"] = str(tmp)
     return env
 
 
@@ -271,24 +278,39 @@ def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
 
 
-def processes_left_behind() -> dict[int, str]:
-    """Live processes (other than this one) that carry this session's marker: pid -> command line."""
+def processes_left_behind(tmpdirs: list[Path] | None = None) -> dict[int, str]:
+    """Live processes (other than this one) this session started: pid -> command line.
+
+    Those carrying the session's marker in their environment, or working in a
+    service's TMPDIR (`tmpdirs`, default all of them).
+    """
     marker = f"{SESSION_MARKER}={os.environ[SESSION_MARKER]}".encode()
+    roots = tuple(f"{d}/" for d in (SERVICE_TMPDIRS if tmpdirs is None else tmpdirs))
     found: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
+            ours = marker in (entry / "environ").read_bytes().split(b"\0")
+            ours = ours or (f"{os.readlink(entry / 'cwd')}/".startswith(roots) and bool(roots))
+            if ours:
                 found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
     return found
 
 
+def files_left_behind(tmpdirs: list[Path] | None = None) -> list[Path]:
+    """What services left in their TMPDIR: scratch roots, the embedded Redis's directories."""
+    return sorted(
+        p for d in (SERVICE_TMPDIRS if tmpdirs is None else tmpdirs) if d.exists() for p in d.iterdir()
+    )
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The suite leaves no process behind: fail the run if one it started is still alive.
+    """The suite leaves nothing behind: fail the run if a process it started is still alive,
+    or a service left files in its TMPDIR (scratch directories, the embedded Redis's).
 
     Runs after every fixture is torn down. Stragglers get a few seconds to exit
     (a stop in progress), then are named, killed and the run fails.
@@ -296,13 +318,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     deadline = time.monotonic() + 5
     while (left := processes_left_behind()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if not left:
-        return
+    files = files_left_behind()
     for pid in left:
         try:
             os.kill(pid, 9)
         except OSError:
             pass
-    lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in sorted(left.items()))
-    sys.stderr.write(f"\nFAILED: the test session left {len(left)} process(es) behind:\n{lines}\n")
-    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if left:
+        lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+        sys.stderr.write(f"\nFAILED: the test session left {len(left)} process(es) behind:\n{lines}\n")
+    if files:
+        lines = "\n".join(f"  {p}" for p in files)
+        sys.stderr.write(f"\nFAILED: services left {len(files)} temporary file(s) behind:\n{lines}\n")
+    if left or files:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -83,6 +83,8 @@ async def run_cli(
     structured = output_format(job) is not None
     with tempfile.TemporaryDirectory(prefix="lc-job-", dir=scratch_root) as scratch:
         options, prompt = build_options(job, model, scratch, settings, state.stderr_line)
+        if scratch_root:
+            options.env["TMPDIR"] = scratch_root  # the CLI's own temporary files go when the worker does
         try:
             async with aclosing(query(prompt=prompt, options=options)) as messages:
                 clean = False
