@@ -244,3 +244,18 @@ def test_a_non_streaming_caller_that_disconnects_cancels_its_job(
     conn.close()
     gone = wait_for(lambda: not svc.cli_pids(), 5, "the CLI to be killed after the caller left")
     print(f"CLI gone {gone:.2f} s after the non-streaming caller disconnected")
+
+
+def test_a_stopped_api_finishes_its_open_stream_refuses_new_connections_and_exits_0(
+    service_factory: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = service_factory(workers=1)
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
+    stream = Stream(svc, WORDS)
+    wait_for(lambda: stream.texts, 60, "the first delta")
+    os.kill(svc.processes["api"].pid, signal.SIGTERM)
+    port = urlparse(svc.url).port
+    assert port is not None
+    wait_for(lambda: _refused(port), 10, "the API to stop accepting connections")
+    assert stream.join() == f"You said: {WORDS}"
+    assert exit_code(svc, "api") == 0
