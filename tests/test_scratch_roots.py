@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
+
+import pytest
 
 from tests.conftest import REPO
 from worker.cli_parent_death import guarded_cli_path
@@ -47,11 +52,16 @@ def test_a_dead_workers_root_is_removed_and_what_works_in_it_killed(tmp_path: Pa
     assert straggler.wait(5) == -signal.SIGKILL
 
 
-def test_the_cli_launcher_kills_the_cli_when_its_parent_dies(tmp_path: Path) -> None:
+@pytest.mark.parametrize("setpriv", [True, False], ids=["setpriv", "python-prctl"])
+def test_the_cli_launcher_kills_the_cli_when_its_parent_dies(tmp_path: Path, setpriv: bool) -> None:
     fake_cli = tmp_path / "fake-cli"
     fake_cli.write_text("#!/bin/sh\nexec sleep 600\n")
     fake_cli.chmod(0o755)
-    launcher = guarded_cli_path(str(fake_cli), tmp_path)
+    if setpriv:
+        assert shutil.which("setpriv"), "util-linux's setpriv"
+    with contextlib.nullcontext() if setpriv else mock.patch("shutil.which", return_value=None):
+        launcher = guarded_cli_path(str(fake_cli), tmp_path)
+    assert ("setpriv" in Path(launcher or "").read_text()) == setpriv
     assert launcher is not None and launcher != str(fake_cli)
     # a parent that starts the launcher, prints the child's pid, then waits to be killed
     parent = subprocess.Popen(

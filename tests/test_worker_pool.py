@@ -246,7 +246,7 @@ def test_interactive_requests_go_ahead_of_queued_bulk_work(
     svc.start("worker-1", "worker")
     waiter.join()
     assert result[0].status_code == 200
-    wait_for(lambda: len(fake_upstream.state.message_requests()) >= 6, 30, "the bulk jobs to run")
+    wait_for(lambda: len(fake_upstream.state.message_requests()) >= 6, 90, "the bulk jobs to run")
     prompts = [json.dumps(r.body["messages"]) for r in fake_upstream.state.message_requests()]
     assert "interactive now" in prompts[0]
 

@@ -2,9 +2,10 @@
 
 The Agent SDK starts the CLI itself (anyio.open_process, no pre-exec hook), so
 the hook is the CLI path: it points at `setpriv --pdeathsig KILL -- <real CLI>`
-(util-linux, on every Debian image), written once per worker as a two-line
-script in its scratch root. Without setpriv (not Linux) the real CLI runs as
-before and the worker's own kill-on-cancel and start-up clean-up remain.
+(util-linux), or the same prctl call through Python where setpriv is missing,
+written once per worker as a two-line script in its scratch root. Elsewhere
+(not Linux, noexec temp dir) the real CLI runs as before and the worker's own
+kill-on-cancel and start-up clean-up remain.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import claude_agent_sdk
@@ -31,15 +33,26 @@ def real_cli(configured: str | None) -> str | None:
 
 def guarded_cli_path(configured: str | None, directory: Path) -> str | None:
     """A launcher for the CLI with a parent-death signal, or `configured` unchanged if none can be made."""
-    setpriv = shutil.which("setpriv")
     cli = real_cli(configured)
-    if setpriv is None or cli is None:
-        log.warning("setpriv not found: CLI processes may outlive a worker killed by SIGKILL")
+    if cli is None or not sys.platform.startswith("linux"):
+        log.warning("no parent-death signal here: a CLI may outlive a worker killed by SIGKILL")
         return configured
     if os.statvfs(directory).f_flag & os.ST_NOEXEC:
-        log.warning("%s is mounted noexec: CLI processes may outlive a worker killed by SIGKILL", directory)
+        log.warning("%s is mounted noexec: a CLI may outlive a worker killed by SIGKILL", directory)
         return configured
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        launch = f"{shlex.quote(setpriv)} --pdeathsig KILL --"
+    else:  # the same through Python's ctypes (slower to start: ~30 ms per CLI)
+        launch = f"{shlex.quote(sys.executable)} -S -c {shlex.quote(_PRCTL_EXEC)}"
     script = directory / SCRIPT_NAME
-    script.write_text(f'#!/bin/sh\nexec {shlex.quote(setpriv)} --pdeathsig KILL -- {shlex.quote(cli)} "$@"\n')
+    script.write_text(f'#!/bin/sh\nexec {launch} {shlex.quote(cli)} "$@"\n')
     script.chmod(0o755)
     return str(script)
+
+
+# prctl(PR_SET_PDEATHSIG, SIGKILL); if the parent died already, stop; else become the CLI.
+_PRCTL_EXEC = (
+    "import ctypes, os, sys; ppid = os.getppid(); ctypes.CDLL(None, use_errno=True).prctl(1, 9); "
+    "os.getppid() == ppid or sys.exit(1); os.execv(sys.argv[1], sys.argv[1:])"
+)
