@@ -182,7 +182,7 @@ def service_env(
     if redis_url:
         env["REDIS_URL"] = redis_url
     tmp = home / "tmp"
-    tmp.mkdir(exist_ok=True)
+    tmp.mkdir(parents=True, exist_ok=True)
     SERVICE_TMPDIRS.append(tmp)
     env["TMPDIR"] = str(tmp)
     return env
