@@ -94,9 +94,9 @@ class Service:
     def stop(self, name: str) -> None:
         proc = self.processes.pop(name, None)
         if proc and proc.poll() is None:
-            proc.terminate()
+            proc.terminate()  # a graceful stop: the drain grace periods are 5 s (service_env)
             try:
-                proc.wait(10)
+                proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -177,6 +177,9 @@ def service_env(
             "JOB_TIMEOUT_S": "60",
             "REQUEST_TIMEOUT_S": "60",
             "PYTHONUNBUFFERED": "1",
+            # A test that stops a service with a job in flight waits at most this long.
+            "WORKER_DRAIN_GRACE_S": "5",
+            "API_DRAIN_GRACE_S": "5",
         }
     )
     if redis_url:

@@ -110,7 +110,7 @@ def prompts(fake: FakeUpstream) -> str:
 def test_a_stopped_worker_finishes_its_job_takes_no_new_one_and_exits_0(
     service_factory: Factory, fake_upstream: FakeUpstream, sig: signal.Signals
 ) -> None:
-    svc = service_factory(workers=1)
+    svc = service_factory(workers=1, WORKER_DRAIN_GRACE_S="60")
     svc.wait_worker()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
     stream = Stream(svc, WORDS)
@@ -183,7 +183,7 @@ def test_a_sigkilled_worker_leaves_no_cli_no_scratch_dir_and_its_job_completes_o
 def test_a_stopped_serve_finishes_open_requests_then_stops_everything_it_started(
     service_factory: Factory, fake_upstream: FakeUpstream, sig: signal.Signals
 ) -> None:
-    svc = service_factory(embedded=True)
+    svc = service_factory(embedded=True, WORKER_DRAIN_GRACE_S="60", API_DRAIN_GRACE_S="60")
     tmpdir = [Path(svc.env["TMPDIR"])]
     serve_pid = svc.processes["serve"].pid
     redis_pids = [p for p in processes_left_behind(tmpdir) if p != serve_pid]
@@ -249,7 +249,7 @@ def test_a_non_streaming_caller_that_disconnects_cancels_its_job(
 def test_a_stopped_api_finishes_its_open_stream_refuses_new_connections_and_exits_0(
     service_factory: Factory, fake_upstream: FakeUpstream
 ) -> None:
-    svc = service_factory(workers=1)
+    svc = service_factory(workers=1, API_DRAIN_GRACE_S="60")
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
     stream = Stream(svc, WORDS)
     wait_for(lambda: stream.texts, 60, "the first delta")
