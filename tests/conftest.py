@@ -104,21 +104,20 @@ class Service:
     def cli_pids(self) -> list[int]:
         """CLI processes run by this service's workers, and by no other process on the machine.
 
-        Each job's CLI works in its own `lc-job-*` directory; workers run in sessions of
-        their own (start_new_session), which their CLI children keep, even after a worker
-        was killed.
+        Each job's CLI works in its own `lc-job-*` directory inside its worker's scratch
+        root, in this service's own TMPDIR (see service_env), even after a worker was killed.
         """
+        tmpdir = f"{self.env['TMPDIR']}/"
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                if os.getsid(int(entry.name)) in self.sessions and os.path.basename(
-                    os.readlink(entry / "cwd")
-                ).startswith("lc-job-"):
-                    pids.append(int(entry.name))
+                cwd = os.readlink(entry / "cwd")
             except OSError:
                 continue
+            if cwd.startswith(tmpdir) and os.path.basename(cwd).startswith("lc-job-"):
+                pids.append(int(entry.name))
         return pids
 
     def stop_all(self) -> None:

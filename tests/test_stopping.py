@@ -24,6 +24,16 @@ from fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Factory, Service, files_left_behind, processes_left_behind
 
 STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT]
+
+
+def send_stop(pid: int, sig: signal.Signals) -> None:
+    """SIGTERM as `kill` sends it (to the process); SIGINT as Ctrl-C does (to its whole group)."""
+    if sig == signal.SIGINT:
+        os.killpg(pid, sig)  # the service was started as a group leader (start_new_session)
+    else:
+        os.kill(pid, sig)
+
+
 WORDS = " ".join(f"w{i}" for i in range(12))
 
 
@@ -115,7 +125,7 @@ def test_a_stopped_worker_finishes_its_job_takes_no_new_one_and_exits_0(
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
     stream = Stream(svc, WORDS)
     wait_for(lambda: stream.texts, 60, "the first delta")
-    os.kill(svc.processes["worker-1"].pid, sig)
+    send_stop(svc.processes["worker-1"].pid, sig)
     wait_for(lambda: "stopping gracefully" in svc.logs(), 10, "the worker to start draining")
     later: list[httpx.Response | BaseException] = []
     waiting = post_chat(svc, "sent while draining", later)
@@ -197,7 +207,7 @@ def test_a_stopped_serve_finishes_open_requests_then_stops_everything_it_started
     wait_for(
         lambda: stream.texts and len(fake_upstream.state.message_requests()) >= 2, 60, "both jobs running"
     )
-    os.kill(serve_pid, sig)
+    send_stop(serve_pid, sig)
     port = urlparse(svc.url).port
     assert port is not None
     wait_for(lambda: _refused(port), 10, "the API to stop accepting connections")
