@@ -13,12 +13,12 @@ from typing import Any
 import uvicorn
 from arq import Worker
 
-from api.app import create_app
-from config.settings import Settings
-from service.stop_signals import StopSignals
-from worker.drain import HandBack, drain
-from worker.settings import redis_settings, worker_kwargs
-from worker.wakeup import wake_on_submit
+from litellm_claude.api.app import create_app
+from litellm_claude.config.settings import Settings
+from litellm_claude.service.stop_signals import StopSignals
+from litellm_claude.worker.drain import HandBack, drain
+from litellm_claude.worker.settings import redis_settings, worker_kwargs
+from litellm_claude.worker.wakeup import wake_on_submit
 
 log = logging.getLogger(__name__)
 

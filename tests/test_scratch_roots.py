@@ -13,13 +13,13 @@ from unittest import mock
 
 import pytest
 
+from litellm_claude.worker.cli_parent_death import guarded_cli_path
+from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
 from tests.conftest import REPO
-from worker.cli_parent_death import guarded_cli_path
-from worker.scratch import ScratchRoot, remove_dead_roots
 
 HOLD_A_ROOT = """
 import sys, time
-from worker.scratch import ScratchRoot
+from litellm_claude.worker.scratch import ScratchRoot
 root = ScratchRoot(sys.argv[1])
 job = root.job_dir()
 print(job.name, flush=True)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import redis
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Factory, Service, files_left_behind, processes_left_behind
 
 STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT]

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from worker.process_tree import kill_tree_in
+from litellm_claude.worker.process_tree import kill_tree_in
 
 log = logging.getLogger(__name__)
 ROOT_PREFIX = "lc-worker-"

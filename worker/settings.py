@@ -7,13 +7,13 @@ from typing import Any
 from arq import func
 from arq.connections import RedisSettings
 
-from config.settings import Settings, get_settings
-from jobs import codec, keys
-from worker.cli_parent_death import guarded_cli_path
-from worker.cli_slots import CliSlots
-from worker.drain import HandBack
-from worker.job import run_completion
-from worker.scratch import ScratchRoot, remove_dead_roots
+from litellm_claude.config.settings import Settings, get_settings
+from litellm_claude.jobs import codec, keys
+from litellm_claude.worker.cli_parent_death import guarded_cli_path
+from litellm_claude.worker.cli_slots import CliSlots
+from litellm_claude.worker.drain import HandBack
+from litellm_claude.worker.job import run_completion
+from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
 
 
 def redis_settings(url: str) -> RedisSettings:
