@@ -46,7 +46,7 @@ async def chat_completions(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Job-Id": job.id},
         )
-    result = await flow.result(client, job, job_limits)
+    result = await flow.result(client, job, job_limits, gone=disconnected(request))
     return JSONResponse(completion_object(job, result), headers={"X-Job-Id": job.id})
 
 

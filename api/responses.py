@@ -49,7 +49,7 @@ async def create_response(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Job-Id": job.id},
         )
-    final = await flow.result(client, job, job_limits)
+    final = await flow.result(client, job, job_limits, gone=disconnected(request))
     return JSONResponse(finished_response(job, body, final), headers={"X-Job-Id": job.id})
 
 

@@ -74,7 +74,24 @@ class Settings(BaseSettings):
     global_max_cli: int = Field(
         default=4, description="CLI processes at once across all workers (~2 per core: docs/benchmarks.md)."
     )
-    cli_slot_lease_s: float = 30.0
+    cli_slot_lease_s: float = Field(
+        default=6.0,
+        gt=0,
+        description="A CLI slot is leased this long and renewed every third of it: a dead worker's "
+        "slots come back within this long.",
+    )
+    worker_drain_grace_s: float = Field(
+        default=25.0,
+        ge=0,
+        description="On SIGTERM/SIGINT a worker takes no new job and lets running ones finish this long, "
+        "then hands the rest back to the queue for another worker (fits compose's 30 s stop_grace_period).",
+    )
+    api_drain_grace_s: float = Field(
+        default=25.0,
+        ge=0,
+        description="On SIGTERM/SIGINT the API stops accepting and lets open requests and streams finish "
+        "this long before cutting them.",
+    )
     in_progress_lease_s: float = Field(
         default=15.0, description="A dead worker's job is picked up again after at most this long."
     )

@@ -40,18 +40,47 @@ async def submit(client: JobClient, job: CompletionJob, limits: Limits) -> None:
         raise JobFailed(refused.error) from None
 
 
-async def result(client: JobClient, job: CompletionJob, limits: Limits) -> ResultEvent:
-    """Wait for the job's answer; raise JobFailed with its error otherwise."""
+async def result(
+    client: JobClient, job: CompletionJob, limits: Limits, *, gone: Awaitable[object] | None = None
+) -> ResultEvent:
+    """Wait for the job's answer; raise JobFailed with its error otherwise.
+
+    `gone` completes when the caller has gone away: the job is cancelled at once
+    (its CLI killed) and JobFailed says `client_disconnected` to nobody.
+    """
+    waiting = asyncio.ensure_future(
+        client.wait(job.id, timeout_s=limits.timeout_s, start_timeout_s=limits.start_timeout_s)
+    )
+    watcher = asyncio.ensure_future(gone) if gone is not None else None
     try:
-        final = await client.wait(job.id, timeout_s=limits.timeout_s, start_timeout_s=limits.start_timeout_s)
+        racing = {waiting} if watcher is None else {waiting, watcher}
+        await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
+        waiting.cancel()
         cancel_soon(client, job)
         raise
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+    if not waiting.done():
+        waiting.cancel()
+        await client.cancel(job)
+        raise JobFailed(client_gone_error())
+    final = waiting.result()
     if isinstance(final, ErrorEvent):
         if final.error.code in ABANDONED_CODES:
-            cancel_soon(client, job)
+            await client.cancel(job)  # before the caller hears of it: the job must never start now
         raise JobFailed(final.error)
     return final
+
+
+def client_gone_error() -> JobError:
+    return JobError(
+        type="invalid_request_error",
+        code="client_disconnected",
+        message="The client closed the connection before the answer was ready; the job was cancelled.",
+        status=499,
+    )
 
 
 async def follow(

@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 
 from litellm_claude.config.settings import Settings, get_settings
 from litellm_claude.service.embedded_redis import embedded_redis
 from litellm_claude.service.logs import setup_logging
-from litellm_claude.service.run import run_all, run_api, run_worker
+from litellm_claude.service.run import run_until_stopped
 
 
 @contextlib.contextmanager
@@ -64,10 +65,18 @@ def main(argv: list[str] | None = None) -> int:
     if overrides:
         settings = settings.model_copy(update=overrides)
     setup_logging(settings.secrets(), level=settings.log_level, json_format=settings.log_format == "json")
-    with _redis_url(settings, allow_embedded=args.command == "serve") as url:
-        runner = {"serve": run_all, "api": run_api, "worker": run_worker}[args.command]
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(runner(settings, url))
+    # Before the event loop takes over (and after it), SIGTERM interrupts like Ctrl-C, so every
+    # `with` below unwinds: the embedded redis-server and its directory never outlive us.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with _redis_url(settings, allow_embedded=args.command == "serve") as url:
+            try:
+                asyncio.run(run_until_stopped(args.command, settings, url))
+            finally:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    signal.signal(sig, signal.SIG_IGN)  # clean-up runs to its end
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

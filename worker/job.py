@@ -27,6 +27,8 @@ from litellm_claude.worker import failures
 from litellm_claude.worker.cli_run import run_cli
 from litellm_claude.worker.cli_slots import CliSlots
 from litellm_claude.worker.cooldowns import clear_cooldown, cooldown_until, set_cooldown
+from litellm_claude.worker.drain import HandBack
+from litellm_claude.worker.scratch import ScratchRoot
 
 log = logging.getLogger(__name__)
 WORKER_NAME = socket.gethostname()
@@ -73,10 +75,13 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
     heartbeat = asyncio.create_task(_hold_in_progress(redis, job.id, settings.in_progress_lease_s))
     try:
         async with asyncio.timeout(job.timeout_s):
-            terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"])
+            terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"], ctx.get("scratch"))
     except TimeoutError:
         terminal = ErrorEvent(error=failures.failure("timeout").error)
     except asyncio.CancelledError:
+        if await _handed_back(ctx, redis, job):
+            log.info("job %s handed back to the queue: this worker is stopping", job.id)
+            raise
         cancelled = ErrorEvent(error=failures.cancelled())
         await asyncio.shield(publisher.publish(cancelled))
         await asyncio.shield(_record(redis, job, publisher, cancelled, started))
@@ -98,6 +103,14 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
     if isinstance(terminal, ResultEvent):
         return {"status": "succeeded", "model": terminal.model}
     return {"status": "failed", "error": terminal.error.model_dump()}
+
+
+async def _handed_back(ctx: dict[str, Any], redis: Redis, job: CompletionJob) -> bool:
+    """Cancelled by this worker's drain (not by the caller): the job goes back, its stream stays open."""
+    hand_back: HandBack | None = ctx.get("hand_back")
+    if hand_back is None or not hand_back.active:
+        return False
+    return not await asyncio.shield(redis.exists(keys.cancel(job.id)))
 
 
 async def _record(
@@ -145,7 +158,11 @@ async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
 
 
 async def _run_chain(
-    job: CompletionJob, settings: Settings, publisher: JobPublisher, slots: CliSlots
+    job: CompletionJob,
+    settings: Settings,
+    publisher: JobPublisher,
+    slots: CliSlots,
+    scratch: ScratchRoot | None = None,
 ) -> ResultEvent | ErrorEvent:
     redis = publisher.redis
     chain = [job.cli_model, *job.fallback_models]
@@ -160,7 +177,14 @@ async def _run_chain(
             continue
         async with slots.slot():
             await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
-            outcome = await run_cli(job, model, settings, publisher.text, may_fall_back=has_next)
+            outcome = await run_cli(
+                job,
+                model,
+                settings,
+                publisher.text,
+                may_fall_back=has_next,
+                scratch_root=str(scratch.path) if scratch else None,
+            )
         if outcome.result is not None:
             await clear_cooldown(redis, job.queue, model)
             publisher.fell_back = model != job.cli_model

@@ -9,25 +9,40 @@ from arq.connections import RedisSettings
 
 from litellm_claude.config.settings import Settings, get_settings
 from litellm_claude.jobs import codec, keys
+from litellm_claude.worker.cli_parent_death import guarded_cli_path
 from litellm_claude.worker.cli_slots import CliSlots
+from litellm_claude.worker.drain import HandBack
 from litellm_claude.worker.job import run_completion
+from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
 
 
 def redis_settings(url: str) -> RedisSettings:
     return RedisSettings.from_dsn(url)
 
 
-def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
-    """Keyword arguments for `arq.Worker` (also usable as a WorkerSettings class body)."""
+def worker_kwargs(
+    settings: Settings, redis: RedisSettings, hand_back: HandBack | None = None
+) -> dict[str, Any]:
+    """Keyword arguments for `arq.Worker` (also usable as a WorkerSettings class body).
+
+    `hand_back` is the drain's flag (worker/drain.py), shared with the job function.
+    """
 
     async def on_startup(ctx: dict[str, Any]) -> None:
-        ctx["settings"] = settings
+        remove_dead_roots()
+        scratch = ctx["scratch"] = ScratchRoot()
+        cli_path = guarded_cli_path(settings.claude_cli_path, scratch.path)
+        ctx["settings"] = settings.model_copy(update={"claude_cli_path": cli_path})
         ctx["cli_slots"] = CliSlots(
             ctx["redis"],
             queue=settings.queue_name,
             cap=settings.global_max_cli,
             lease_s=settings.cli_slot_lease_s,
         )
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "scratch" in ctx:
+            ctx["scratch"].close()
 
     return {
         "functions": [
@@ -47,8 +62,10 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
         "job_serializer": codec.dumps,
         "job_deserializer": codec.loads,
         "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
         "health_check_interval": 10,
         "poll_delay": settings.worker_poll_delay_s,
+        "ctx": {"hand_back": hand_back} if hand_back is not None else None,
     }
 
 

@@ -30,11 +30,16 @@ async def wake_on_submit(worker: Worker, redis_url: str) -> None:
     try:
         while True:
             try:
+                if not worker.allow_pick_jobs:
+                    return  # draining: no new job
                 if worker.job_counter >= worker.max_jobs or worker._pool is None:
                     await asyncio.sleep(0.05)  # busy or not started: the poll loop will take it
                     continue
                 if not await redis.blpop([key], timeout=WAIT_S):
                     continue
+                if not worker.allow_pick_jobs:
+                    await redis.lpush(key, b"1")  # the token is another worker's now
+                    return
                 due = await worker.pool.zrangebyscore(
                     worker.queue_name,
                     min=float("-inf"),
