@@ -25,6 +25,7 @@ from jobs.client import JobClient, JobRefused
 from jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
 from jobs.keys import idempotency
 from jobs.records import JobRecord, JobState
+from jobs.redis_down import is_redis_down, redis_unavailable_error
 from openai_compat.errors import ApiError, invalid_request
 from openai_compat.request import ChatCompletionBody, build_job, owner_of
 from openai_compat.response import completion_object
@@ -267,6 +268,18 @@ async def job_events(
 
 
 async def _sse(redis: Redis, record: JobRecord, after: str) -> AsyncIterator[bytes]:
+    """The job's events; if Redis goes away meanwhile, an error event (resume later with Last-Event-ID)."""
+    try:
+        async for frame in _sse_frames(redis, record, after):
+            yield frame
+    except Exception as exc:
+        if not is_redis_down(exc):
+            raise
+        event = ErrorEvent(error=redis_unavailable_error())
+        yield _frame(None, event.type, encode_event(event))
+
+
+async def _sse_frames(redis: Redis, record: JobRecord, after: str) -> AsyncIterator[bytes]:
     state = await records.observe(redis, record)
     while True:
         if state.terminal_id and records.stream_key(state.terminal_id) <= records.stream_key(after):
