@@ -7,11 +7,14 @@ import ipaddress
 import logging
 
 import uvicorn
-from arq import Worker
+from arq import ArqRedis, Worker
 
 from api.app import create_app
 from config.settings import Settings
-from worker.settings import redis_settings, worker_kwargs
+from jobs.connection import async_client, connect
+from jobs.redis_down import is_redis_down
+from worker.settings import worker_kwargs
+from worker.supervisor import OutageSafeWorker, RedisHealth, run_supervised
 from worker.wakeup import wake_on_submit
 
 log = logging.getLogger(__name__)
@@ -37,8 +40,8 @@ def check_exposure(settings: Settings) -> None:
     log.warning("API_KEYS is empty: the API accepts unauthenticated requests on %s", settings.host)
 
 
-def make_worker(settings: Settings, redis_url: str) -> Worker:
-    return Worker(**worker_kwargs(settings, redis_settings(redis_url)), handle_signals=False)
+def make_worker(settings: Settings, redis: ArqRedis) -> Worker:
+    return OutageSafeWorker(**worker_kwargs(settings, None), redis_pool=redis, handle_signals=False)
 
 
 async def run_api(settings: Settings, redis_url: str) -> None:
@@ -51,20 +54,40 @@ async def run_api(settings: Settings, redis_url: str) -> None:
 
 
 async def run_worker(settings: Settings, redis_url: str) -> None:
-    worker = make_worker(settings, redis_url)
-    listener = asyncio.create_task(wake_on_submit(worker, redis_url))
+    """One arq worker that rides out Redis outages (worker/supervisor.py)."""
+    pool = connect(
+        redis_url, default_queue=settings.queue_name, max_connections=settings.redis_max_connections
+    )
+    wakeup_redis = async_client(redis_url)
+    worker = make_worker(settings, pool)
+    listener = asyncio.create_task(wake_on_submit(worker, wakeup_redis))
     try:
-        await worker.main()
+        await run_supervised(worker, RedisHealth())
     finally:
         listener.cancel()
-        await worker.close()
+        await asyncio.gather(listener, return_exceptions=True)
+        try:
+            await worker.close()
+        except Exception as exc:
+            if not is_redis_down(exc):
+                raise
+            log.warning("worker closed while Redis was away (%s)", type(exc).__name__)
+        await wakeup_redis.aclose()
+        await pool.aclose()
 
 
 async def run_all(settings: Settings, redis_url: str) -> None:
     """API and one worker in this process; stops when the API server stops (Ctrl-C)."""
     worker_task = asyncio.create_task(run_worker(settings, redis_url))
+    worker_task.add_done_callback(_report_worker_end)
     try:
         await run_api(settings, redis_url)
     finally:
         worker_task.cancel()
         await asyncio.gather(worker_task, return_exceptions=True)
+
+
+def _report_worker_end(task: asyncio.Task[None]) -> None:
+    """In `serve`, the worker must never end unnoticed while the API goes on."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the worker of this process stopped: %r", task.exception())

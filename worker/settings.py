@@ -9,16 +9,32 @@ from arq.connections import RedisSettings
 
 from config.settings import Settings, get_settings
 from jobs import codec, keys
+from jobs.redis_url import is_sentinel, parse_sentinel
 from worker.cli_slots import CliSlots
 from worker.job import run_completion
 
 
 def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+    """arq's RedisSettings for `arq worker.settings.WorkerSettings` (a Sentinel URL too)."""
+    if not is_sentinel(url):
+        return RedisSettings.from_dsn(url)
+    target = parse_sentinel(url)
+    return RedisSettings(
+        host=target.sentinels,
+        sentinel=True,
+        sentinel_master=target.service,
+        database=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.ssl,
+    )
 
 
-def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
-    """Keyword arguments for `arq.Worker` (also usable as a WorkerSettings class body)."""
+def worker_kwargs(settings: Settings, redis: RedisSettings | None) -> dict[str, Any]:
+    """Keyword arguments for `arq.Worker` (also usable as a WorkerSettings class body).
+
+    `redis` is None when the caller passes its own pool (`redis_pool=`, service/run.py).
+    """
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
@@ -38,7 +54,6 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
                 timeout=settings.job_timeout_s + 30,
             )
         ],
-        "redis_settings": redis,
         "queue_name": settings.queue_name,
         "max_jobs": settings.worker_max_jobs,
         "job_timeout": settings.job_timeout_s + 30,
@@ -49,6 +64,7 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
         "on_startup": on_startup,
         "health_check_interval": 10,
         "poll_delay": settings.worker_poll_delay_s,
+        **({"redis_settings": redis} if redis is not None else {}),
     }
 
 
