@@ -24,7 +24,7 @@ import pytest
 from config.settings import get_settings
 from fake_anthropic import FakeUpstream
 from provider.custom_handler import claude_code_provider
-from tests.conftest import API_KEY, Factory, Service
+from tests.conftest import API_KEY, Factory
 from tests.redis_procs import RedisProc, poll
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
@@ -80,7 +80,7 @@ class StreamReader(threading.Thread):
                         self.lines.append(line)
                     if '"content":"word' in line or '"content":"You' in line:
                         self.first_delta.set()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             self.error = exc
         finally:
             self.first_delta.set()
@@ -220,7 +220,8 @@ async def test_provider_answers_503_with_retry_after_while_redis_is_away(
                 if stream:
                     async for _ in reply:
                         pass
-            exc: Any = caught.value
+            # a stream's error comes wrapped (LiteLLM's MidStreamFallbackError) around ours
+            exc: Any = getattr(caught.value, "original_exception", None) or caught.value
             assert exc.status_code == 503
             assert getattr(exc, "code", None) == "redis_unavailable"
             assert int(exc.headers["retry-after"]) >= 1
