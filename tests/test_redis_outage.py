@@ -9,6 +9,11 @@ worker processes take jobs again and every accepted job finishes.
 
 from __future__ import annotations
 
+import os
+
+# Before LiteLLM is imported: its bundled cost map, no download attempts at import time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 import json
 import threading
 import time
