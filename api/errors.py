@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 
 from jobs.flow import JobFailed
 from jobs.redis_down import is_redis_down, redis_unavailable_error
+from jobs.replicated import NotReplicated
 from openai_compat.errors import ApiError, error_body, from_validation_errors
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(JobFailed, _job_failed)  # type: ignore[arg-type]
+    app.add_exception_handler(NotReplicated, _job_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RedisError, _redis_error)  # type: ignore[arg-type]
@@ -30,7 +32,7 @@ async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
 
-async def _job_failed(request: Request, exc: JobFailed) -> JSONResponse:
+async def _job_failed(request: Request, exc: JobFailed | NotReplicated) -> JSONResponse:
     return await _api_error(request, ApiError.from_job_error(exc.error))
 
 

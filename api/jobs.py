@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -26,6 +27,7 @@ from jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
 from jobs.keys import idempotency
 from jobs.records import JobRecord, JobState
 from jobs.redis_down import is_redis_down, redis_unavailable_error
+from jobs.replicated import ReplicatedWrites
 from openai_compat.errors import ApiError, invalid_request
 from openai_compat.request import ChatCompletionBody, build_job, owner_of
 from openai_compat.response import completion_object
@@ -131,6 +133,12 @@ def redis_of(request: Request) -> Redis:
     return redis
 
 
+def accepting(request: Request) -> AbstractAsyncContextManager[Redis]:
+    """Where to write work that is answered 202: confirmed on replicas first if so configured."""
+    writes: ReplicatedWrites = request.app.state.replicated
+    return writes.connection(redis_of(request))
+
+
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -195,13 +203,15 @@ async def create_job(request: Request, api_key: str | None = Depends(require_api
     redis = redis_of(request)
     if idem is None:
         await check_capacity(request, 1)
-        await records.commit(redis, [record], settings)
+        async with accepting(request) as conn:
+            await records.commit(conn, [record], settings)
         return await _view_response(redis, record, 202)
     claim = idempotency(job.owner or "anonymous", hashlib.sha256(idem.encode()).hexdigest()[:32])
     existing: bytes | str | None = await redis.get(claim)
     if existing is None:
         await check_capacity(request, 1)
-        existing = await records.commit_once(redis, record, settings, claim_key=claim)
+        async with accepting(request) as conn:
+            existing = await records.commit_once(conn, record, settings, claim_key=claim)
         if existing is None:
             return await _view_response(redis, record, 202)
     job_id = existing.decode() if isinstance(existing, bytes) else str(existing)

@@ -168,6 +168,13 @@ class SentinelCluster:
                 return port
         return None
 
+    def replicas_of_primary(self) -> int:
+        port = self.primary_port()
+        if port is None:
+            return 0
+        info = redis.Redis(host="127.0.0.1", port=port, socket_timeout=2).info("replication")
+        return int(info.get("connected_slaves", 0))
+
     def wait_failover(self, old_port: int, timeout: float = 60) -> float:
         """Until the Sentinels name a new primary and it accepts writes; seconds waited."""
 
