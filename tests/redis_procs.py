@@ -9,6 +9,7 @@ Everything started is killed by `stop()`.
 from __future__ import annotations
 
 import glob
+import os
 import shutil
 import signal
 import subprocess
@@ -91,7 +92,7 @@ class RedisProc:
     def kill(self) -> None:
         """SIGKILL, as a crash or a lost machine would."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: with any AOF-rewrite child
             self.proc.wait(10)
         self.proc = None
 
