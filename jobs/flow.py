@@ -103,7 +103,7 @@ async def follow(
 
 async def _cancel_when(gone: Awaitable[object], client: JobClient, job: CompletionJob) -> None:
     await gone
-    await client.cancel(job)
+    await _cancel_until_done(client, job)
 
 
 def cancel_soon(client: JobClient, job: CompletionJob) -> None:
