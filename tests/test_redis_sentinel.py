@@ -33,6 +33,7 @@ from provider.custom_handler import claude_code_provider
 from service.doctor import redact_url
 from tests.conftest import API_KEY, REPO, Factory
 from tests.redis_procs import SentinelCluster, poll
+from worker.settings import redis_settings
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -57,6 +58,15 @@ def test_sentinel_url_forms() -> None:
             parse_sentinel(bad)
     shown = redact_url("redis+sentinel://:pw@h1:26379/m/0?sentinel_password=s3")
     assert "pw" not in shown and "s3" not in shown
+
+
+def test_arq_settings_from_a_sentinel_url() -> None:
+    """`arq worker.settings.WorkerSettings` gets arq's own Sentinel settings from the same URL."""
+    settings = redis_settings("redis+sentinel://:pw@h1:26379,h2:26380/cache/3")
+    assert settings.sentinel and settings.sentinel_master == "cache"
+    assert settings.host == [("h1", 26379), ("h2", 26380)]
+    assert (settings.database, settings.password) == (3, "pw")
+    assert not redis_settings("redis://h:6379/1").sentinel
 
 
 # --- A failover under load ----------------------------------------------------------------------
