@@ -63,27 +63,33 @@ def assert_redis_unavailable(reply: httpx.Response) -> None:
 
 
 class StreamReader(threading.Thread):
-    """A streaming chat request read line by line in the background."""
+    """A streaming chat request (or, with `job_id`, a job's event stream) read line by line."""
 
-    def __init__(self, url: str, text: str) -> None:
+    def __init__(self, url: str, text: str = "", *, job_id: str | None = None) -> None:
         super().__init__(daemon=True)
-        self.url, self.text = url, text
+        self.url, self.text, self.job_id = url, text, job_id
         self.lines: list[str] = []
         self.status = 0
         self.first_delta = threading.Event()
         self.error: BaseException | None = None
 
     def run(self) -> None:
+        if self.job_id:
+            request = httpx.stream(
+                "GET", f"{self.url}/v1/jobs/{self.job_id}/events", headers=HEADERS, timeout=60
+            )
+        else:
+            body = chat_body(self.text, stream=True)
+            request = httpx.stream(
+                "POST", f"{self.url}/v1/chat/completions", json=body, headers=HEADERS, timeout=60
+            )
         try:
-            with httpx.stream(
-                "POST", f"{self.url}/v1/chat/completions", json=chat_body(self.text, stream=True),
-                headers=HEADERS, timeout=60,
-            ) as response:  # fmt: skip
+            with request as response:
                 self.status = response.status_code
                 for line in response.iter_lines():
                     if line:
                         self.lines.append(line)
-                    if '"content":"word' in line or '"content":"You' in line:
+                    if '"content":"word' in line or '"content":"You' in line or line == "event: delta":
                         self.first_delta.set()
         except BaseException as exc:
             self.error = exc
@@ -131,7 +137,10 @@ def test_redis_killed_and_restarted_under_load_loses_nothing_accepted(
         accepted.append(reply.json()["id"])
     stream = StreamReader(svc.url, f"{LONG_TEXT} streamed")
     stream.start()
+    events = StreamReader(svc.url, job_id=accepted[-1])  # the last in line: still queued or running
+    events.start()
     assert stream.first_delta.wait(60), "the stream never started"
+    poll(lambda: events.status == 200, 30, "the job's event stream to open")
 
     private_redis.kill()
     outage_started = time.monotonic()
@@ -143,6 +152,12 @@ def test_redis_killed_and_restarted_under_load_loses_nothing_accepted(
     frames = stream.data()
     assert frames[-1] == "[DONE]", frames[-3:]
     assert frames[-2]["error"]["code"] == "redis_unavailable", frames[-2]
+
+    # A job's event stream ends with an error event (the client resumes later with Last-Event-ID).
+    events.join(30)
+    assert not events.is_alive() and events.error is None, events.error
+    assert events.lines[-2:][0] == "event: error", events.lines[-3:]
+    assert json.loads(events.lines[-1].removeprefix("data: "))["error"]["code"] == "redis_unavailable"
 
     # While Redis is away: 503 + Retry-After everywhere, not-ready, but alive.
     assert_redis_unavailable(
