@@ -14,6 +14,7 @@ from litellm_claude.api.request_id import RequestIdMiddleware
 from litellm_claude.config.settings import Settings, get_settings
 from litellm_claude.jobs.client import JobClient
 from litellm_claude.jobs.connection import connect
+from litellm_claude.jobs.replicated import ReplicatedWrites
 
 
 def create_app(settings: Settings | None = None, *, redis_url: str | None = None) -> FastAPI:
@@ -29,9 +30,16 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
         )
         app.state.redis = redis
         app.state.jobs = JobClient(redis)
+        app.state.replicated = ReplicatedWrites(
+            url,
+            replicas=settings.redis_wait_replicas,
+            timeout_ms=settings.redis_wait_timeout_ms,
+            queue=settings.queue_name,
+        )
         try:
             yield
         finally:
+            await app.state.replicated.aclose()
             await redis.aclose()
 
     app = FastAPI(title="litellm-claude", version="0.1.0", lifespan=lifespan)

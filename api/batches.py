@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
-from litellm_claude.api.jobs import JobBody, check_capacity, error_object, redis_of, settings_of
+from litellm_claude.api.jobs import JobBody, accepting, check_capacity, error_object, redis_of, settings_of
 from litellm_claude.config.settings import Settings
 from litellm_claude.jobs import keys, records
 from litellm_claude.jobs.contract import JobError
@@ -208,7 +208,8 @@ async def create_batch(request: Request, api_key: str | None = Depends(require_a
         items=items,
     )
     extra = [(keys.batch(batch_id), batch.model_dump_json(exclude_none=True))]
-    await records.commit(redis_of(request), created, settings, extra=extra)
+    async with accepting(request) as conn:
+        await records.commit(conn, created, settings, extra=extra)
     return JSONResponse(batch_view(batch, await item_states(request, batch)), status_code=202)
 
 

@@ -7,9 +7,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
 from litellm_claude.jobs.flow import JobFailed
+from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
+from litellm_claude.jobs.replicated import NotReplicated
 from litellm_claude.openai_compat.errors import ApiError, error_body, from_validation_errors
 
 log = logging.getLogger(__name__)
@@ -18,8 +21,10 @@ log = logging.getLogger(__name__)
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(JobFailed, _job_failed)  # type: ignore[arg-type]
+    app.add_exception_handler(NotReplicated, _job_failed)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RedisError, _redis_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -27,7 +32,7 @@ async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
 
-async def _job_failed(request: Request, exc: JobFailed) -> JSONResponse:
+async def _job_failed(request: Request, exc: JobFailed | NotReplicated) -> JSONResponse:
     return await _api_error(request, ApiError.from_job_error(exc.error))
 
 
@@ -40,6 +45,14 @@ async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
     kind = "invalid_request_error" if exc.status_code < 500 else "api_error"
     code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(exc.status_code)
     return JSONResponse(error_body(str(exc.detail), type=kind, code=code), status_code=exc.status_code)
+
+
+async def _redis_error(request: Request, exc: RedisError) -> JSONResponse:
+    """Redis away (restart, failover): 503 + Retry-After; any other Redis error is a bug (500)."""
+    if is_redis_down(exc):
+        log.warning("Redis unavailable for %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return await _api_error(request, ApiError.from_job_error(redis_unavailable_error()))
+    return await _unexpected(request, exc)
 
 
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -25,6 +26,8 @@ from litellm_claude.jobs.client import JobClient, JobRefused
 from litellm_claude.jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
 from litellm_claude.jobs.keys import idempotency
 from litellm_claude.jobs.records import JobRecord, JobState
+from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
+from litellm_claude.jobs.replicated import ReplicatedWrites
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 from litellm_claude.openai_compat.request import ChatCompletionBody, build_job, owner_of
 from litellm_claude.openai_compat.response import completion_object
@@ -130,6 +133,12 @@ def redis_of(request: Request) -> Redis:
     return redis
 
 
+def accepting(request: Request) -> AbstractAsyncContextManager[Redis]:
+    """Where to write work that is answered 202: confirmed on replicas first if so configured."""
+    writes: ReplicatedWrites = request.app.state.replicated
+    return writes.connection(redis_of(request))
+
+
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -194,13 +203,15 @@ async def create_job(request: Request, api_key: str | None = Depends(require_api
     redis = redis_of(request)
     if idem is None:
         await check_capacity(request, 1)
-        await records.commit(redis, [record], settings)
+        async with accepting(request) as conn:
+            await records.commit(conn, [record], settings)
         return await _view_response(redis, record, 202)
     claim = idempotency(job.owner or "anonymous", hashlib.sha256(idem.encode()).hexdigest()[:32])
     existing: bytes | str | None = await redis.get(claim)
     if existing is None:
         await check_capacity(request, 1)
-        existing = await records.commit_once(redis, record, settings, claim_key=claim)
+        async with accepting(request) as conn:
+            existing = await records.commit_once(conn, record, settings, claim_key=claim)
         if existing is None:
             return await _view_response(redis, record, 202)
     job_id = existing.decode() if isinstance(existing, bytes) else str(existing)
@@ -267,6 +278,18 @@ async def job_events(
 
 
 async def _sse(redis: Redis, record: JobRecord, after: str) -> AsyncIterator[bytes]:
+    """The job's events; if Redis goes away meanwhile, an error event (resume later with Last-Event-ID)."""
+    try:
+        async for frame in _sse_frames(redis, record, after):
+            yield frame
+    except Exception as exc:
+        if not is_redis_down(exc):
+            raise
+        event = ErrorEvent(error=redis_unavailable_error())
+        yield _frame(None, event.type, encode_event(event))
+
+
+async def _sse_frames(redis: Redis, record: JobRecord, after: str) -> AsyncIterator[bytes]:
     state = await records.observe(redis, record)
     while True:
         if state.terminal_id and records.stream_key(state.terminal_id) <= records.stream_key(after):

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.batches import BatchRecord, build_items, item_states
 from litellm_claude.api.body import parse_body
-from litellm_claude.api.jobs import check_capacity, error_object, redis_of, settings_of
+from litellm_claude.api.jobs import accepting, check_capacity, error_object, redis_of, settings_of
 from litellm_claude.jobs import keys, records
 from litellm_claude.jobs.contract import JobError
 from litellm_claude.jobs.records import JobRecord, JobState
@@ -243,7 +243,8 @@ async def create_openai_batch(
         completion_window=body.completion_window,
     )
     extra = [(keys.openai_batch(batch_id), batch.model_dump_json(exclude_none=True))]
-    await records.commit(redis_of(request), created, settings, extra=extra)
+    async with accepting(request) as conn:
+        await records.commit(conn, created, settings, extra=extra)
     async with redis_of(request).pipeline(transaction=False) as pipe:
         _index(pipe, batch.owner, "batches", batch.id, now, settings.result_ttl_s)
         await pipe.execute()

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     )
     queue_name: str = "lc:queue"
     redis_max_connections: int = 2000
+    redis_wait_replicas: int = Field(
+        default=0,
+        ge=0,
+        description="Replicas that must confirm an accepted async job or batch (Redis WAIT) before its 202; "
+        "fewer within REDIS_WAIT_TIMEOUT_MS is a 503. 0: no WAIT (asynchronous replication).",
+    )
+    redis_wait_timeout_ms: int = Field(default=1000, ge=1, description="How long a WAIT may take.")
 
     # --- API -----------------------------------------------------------------
     api_keys: str = Field(

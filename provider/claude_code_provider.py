@@ -19,14 +19,13 @@ from litellm import CustomLLM, ModelResponse
 from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler, HTTPHandler
 from litellm.types.utils import GenericStreamingChunk
 from pydantic import ValidationError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from litellm_claude.config.settings import Settings, get_settings
 from litellm_claude.jobs import flow
 from litellm_claude.jobs.client import JobClient
 from litellm_claude.jobs.connection import connect
 from litellm_claude.jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
+from litellm_claude.jobs.redis_down import REDIS_DOWN, redis_unavailable_error
 from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
 from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 from litellm_claude.openai_compat.response import completion_object, usage_object
@@ -35,7 +34,6 @@ from litellm_claude.provider.sync_loop import SyncLoop
 
 _BODY_FIELDS = frozenset(ChatCompletionBody.model_fields) - {"model", "messages", "stream"}
 _USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details")
-_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +160,8 @@ class ClaudeCodeProvider(CustomLLM):
             final = await flow.result(client, job, limits)
         except flow.JobFailed as failed:
             raise to_litellm_error(failed.error, model=call.model) from None
-        except _REDIS_DOWN as exc:
-            raise queue_unavailable(str(exc), model=call.model) from exc
+        except REDIS_DOWN as exc:  # jobs.flow turns these into JobFailed; this is a safety net
+            raise to_litellm_error(redis_unavailable_error(), model=call.model) from exc
         return ModelResponse(**completion_object(job, final))
 
     async def _stream(self, call: Call) -> AsyncIterator[GenericStreamingChunk]:
@@ -178,8 +176,8 @@ class ClaudeCodeProvider(CustomLLM):
                             yield chunk
                     elif isinstance(event, ErrorEvent):
                         raise to_litellm_error(event.error, model=call.model)
-        except _REDIS_DOWN as exc:
-            raise queue_unavailable(str(exc), model=call.model) from exc
+        except REDIS_DOWN as exc:  # jobs.flow turns these into JobFailed; this is a safety net
+            raise to_litellm_error(redis_unavailable_error(), model=call.model) from exc
 
     async def _submit(self, call: Call, *, stream: bool) -> tuple[JobClient, CompletionJob, flow.Limits]:
         settings = self.settings
@@ -204,8 +202,8 @@ class ClaudeCodeProvider(CustomLLM):
             await flow.submit(client, job, limits)
         except flow.JobFailed as failed:
             raise to_litellm_error(failed.error, model=call.model) from None
-        except _REDIS_DOWN as exc:
-            raise queue_unavailable(str(exc), model=call.model) from exc
+        except REDIS_DOWN as exc:  # jobs.flow turns these into JobFailed; this is a safety net
+            raise to_litellm_error(redis_unavailable_error(), model=call.model) from exc
         return client, job, limits
 
     def _client(self, settings: Settings, *, model: str) -> JobClient:

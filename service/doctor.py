@@ -27,6 +27,8 @@ import redis
 from arq.constants import health_check_key_suffix
 
 from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.connection import sync_client
+from litellm_claude.jobs.redis_url import RedisUrlError
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
 MASK = "***"
@@ -49,9 +51,12 @@ class CheckResult:
 # --- Redis, workers, queues ---------------------------------------------------------
 
 
+REDIS_URL_FORMS = "use redis://host:6379/0, or redis+sentinel://host:26379,host2:26379/<primary-name>/0"
+
+
 def redact_url(url: str) -> str:
     """A Redis URL without its user and password."""
-    return re.sub(r"//[^@/]*@", f"//{MASK}@", url)
+    return re.sub(r"(sentinel_password=)[^&]*", rf"\g<1>{MASK}", re.sub(r"//[^@/]*@", f"//{MASK}@", url))
 
 
 def url_password(url: str) -> str | None:
@@ -72,7 +77,10 @@ def check_redis(settings: Settings) -> tuple[list[CheckResult], redis.Redis | No
             )
         ], None
     shown = redact_url(settings.redis_url)
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
+    try:
+        client = sync_client(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
+    except RedisUrlError as exc:
+        return [CheckResult("redis", "FAIL", f"REDIS_URL {shown} is not valid: {exc}", REDIS_URL_FORMS)], None
     try:
         client.ping()
     except redis.RedisError as exc:

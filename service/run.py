@@ -11,13 +11,16 @@ from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import uvicorn
-from arq import Worker
+from arq import ArqRedis, Worker
 
 from litellm_claude.api.app import create_app
 from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.connection import async_client, connect
+from litellm_claude.jobs.redis_down import is_redis_down
 from litellm_claude.service.stop_signals import StopSignals
 from litellm_claude.worker.drain import HandBack, drain
-from litellm_claude.worker.settings import redis_settings, worker_kwargs
+from litellm_claude.worker.settings import worker_kwargs
+from litellm_claude.worker.supervisor import OutageSafeWorker, RedisHealth, run_supervised
 from litellm_claude.worker.wakeup import wake_on_submit
 
 log = logging.getLogger(__name__)
@@ -43,8 +46,10 @@ def check_exposure(settings: Settings) -> None:
     log.warning("API_KEYS is empty: the API accepts unauthenticated requests on %s", settings.host)
 
 
-def make_worker(settings: Settings, redis_url: str, hand_back: HandBack | None = None) -> Worker:
-    return Worker(**worker_kwargs(settings, redis_settings(redis_url), hand_back), handle_signals=False)
+def make_worker(settings: Settings, redis: ArqRedis, hand_back: HandBack | None = None) -> Worker:
+    return OutageSafeWorker(
+        **worker_kwargs(settings, None, hand_back), redis_pool=redis, handle_signals=False
+    )
 
 
 class ApiServer(uvicorn.Server):
@@ -83,11 +88,16 @@ async def run_api(settings: Settings, redis_url: str, stop: StopSignals) -> None
 async def run_worker(
     settings: Settings, redis_url: str, stop: StopSignals, *, drain_after: asyncio.Event | None = None
 ) -> None:
-    """Run jobs until a stop signal (or `drain_after`), then drain (worker/drain.py) and exit."""
+    """Run jobs through Redis outages (worker/supervisor.py) until a stop signal (or `drain_after`),
+    then drain (worker/drain.py) and exit."""
+    pool = connect(
+        redis_url, default_queue=settings.queue_name, max_connections=settings.redis_max_connections
+    )
+    wakeup_redis = async_client(redis_url)
     hand_back = HandBack()
-    worker = make_worker(settings, redis_url, hand_back)
-    main = worker.main_task = asyncio.create_task(worker.main())
-    listener = asyncio.create_task(wake_on_submit(worker, redis_url))
+    worker = make_worker(settings, pool, hand_back)
+    main = worker.main_task = asyncio.create_task(run_supervised(worker, RedisHealth()))
+    listener = asyncio.create_task(wake_on_submit(worker, wakeup_redis))
     try:
         trigger = drain_after or stop.requested
         if await _first(main, trigger.wait()) is main:
@@ -101,9 +111,17 @@ async def run_worker(
         )
     finally:
         listener.cancel()
-        await worker.close()
+        await asyncio.gather(listener, return_exceptions=True)
+        try:
+            await worker.close()
+        except Exception as exc:
+            if not is_redis_down(exc):
+                raise
+            log.warning("worker closed while Redis was away (%s)", type(exc).__name__)
         with contextlib.suppress(asyncio.CancelledError):
             await main
+        await wakeup_redis.aclose()
+        await pool.aclose()
 
 
 async def run_all(settings: Settings, redis_url: str, stop: StopSignals) -> None:
@@ -115,6 +133,7 @@ async def run_all(settings: Settings, redis_url: str, stop: StopSignals) -> None
     """
     api_done = asyncio.Event()
     worker_task = asyncio.create_task(run_worker(settings, redis_url, stop, drain_after=api_done))
+    worker_task.add_done_callback(_report_worker_end)
     try:
         await run_api(settings, redis_url, stop)
     finally:
@@ -138,3 +157,9 @@ async def _first(task: asyncio.Task[Any], other: Coroutine[Any, Any, Any]) -> as
         waiter.cancel()
         return task
     return waiter
+
+
+def _report_worker_end(task: asyncio.Task[None]) -> None:
+    """In `serve`, the worker must never end unnoticed while the API goes on."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the worker of this process stopped: %r", task.exception())

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys
+from litellm_claude.jobs.redis_down import is_redis_down
 
 _ACQUIRE = """
 local now = tonumber(ARGV[1])
@@ -55,7 +56,11 @@ class CliSlots:
         while True:
             await asyncio.sleep(self.lease_s / 3)
             expiry = int((time.time() + self.lease_s) * 1000)
-            await self.redis.zadd(self.key, {lease: expiry}, xx=True)
+            try:
+                await self.redis.zadd(self.key, {lease: expiry}, xx=True)
+            except Exception as exc:  # Redis away: the job notices on its next write
+                if not is_redis_down(exc):
+                    raise
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ import socket
 import time
 from typing import Any
 
+from arq import Retry
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
@@ -21,6 +22,7 @@ from litellm_claude.jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
+from litellm_claude.jobs.redis_down import is_redis_down
 from litellm_claude.telemetry import log_context
 from litellm_claude.telemetry.store import MetricsRecorder
 from litellm_claude.worker import failures
@@ -32,6 +34,7 @@ from litellm_claude.worker.scratch import ScratchRoot
 
 log = logging.getLogger(__name__)
 WORKER_NAME = socket.gethostname()
+REDIS_RETRY_DEFER_S = 1.0
 
 
 class JobPublisher:
@@ -62,7 +65,25 @@ class JobPublisher:
 
 
 async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
-    """arq entry point. Always ends the job's event stream with a result or an error event."""
+    """arq entry point. Always ends the job's event stream with a result or an error event.
+
+    If Redis goes away mid-job the attempt is abandoned (its CLI killed) and the
+    job handed back to the queue, never finished as failed: the next attempt runs
+    once Redis is back (at once, or when the in-progress lease lapses), and a
+    follower gets only the text it has not seen yet.
+    """
+    try:
+        return await _run_completion(ctx, payload)
+    except Exception as exc:
+        if not is_redis_down(exc):
+            raise
+        log.warning(
+            "job %s: Redis unavailable mid-job (%s); handing it back", payload.get("id"), type(exc).__name__
+        )
+        raise Retry(defer=REDIS_RETRY_DEFER_S) from exc
+
+
+async def _run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     settings: Settings = ctx["settings"]
     redis: Redis = ctx["redis"]
     job = CompletionJob.model_validate(payload)
@@ -86,7 +107,9 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
         await asyncio.shield(publisher.publish(cancelled))
         await asyncio.shield(_record(redis, job, publisher, cancelled, started))
         raise
-    except Exception:
+    except Exception as exc:
+        if is_redis_down(exc):
+            raise
         log.exception("job %s failed unexpectedly", job.id)
         terminal = ErrorEvent(
             error=JobError(
@@ -153,7 +176,11 @@ async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
     """
     key = in_progress_key_prefix + job_id
     while True:
-        await redis.pexpire(key, int(lease_s * 1000))
+        try:
+            await redis.pexpire(key, int(lease_s * 1000))
+        except Exception as exc:  # Redis away: keep trying; the job itself notices on its next write
+            if not is_redis_down(exc):
+                raise
         await asyncio.sleep(lease_s / 3)
 
 

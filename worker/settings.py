@@ -9,6 +9,7 @@ from arq.connections import RedisSettings
 
 from litellm_claude.config.settings import Settings, get_settings
 from litellm_claude.jobs import codec, keys
+from litellm_claude.jobs.redis_url import is_sentinel, parse_sentinel
 from litellm_claude.worker.cli_parent_death import guarded_cli_path
 from litellm_claude.worker.cli_slots import CliSlots
 from litellm_claude.worker.drain import HandBack
@@ -17,18 +18,33 @@ from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
 
 
 def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+    """arq's RedisSettings for `arq worker.settings.WorkerSettings` (a Sentinel URL too)."""
+    if not is_sentinel(url):
+        return RedisSettings.from_dsn(url)
+    target = parse_sentinel(url)
+    return RedisSettings(
+        host=target.sentinels,
+        sentinel=True,
+        sentinel_master=target.service,
+        database=target.db,
+        username=target.username,
+        password=target.password,
+        ssl=target.ssl,
+    )
 
 
 def worker_kwargs(
-    settings: Settings, redis: RedisSettings, hand_back: HandBack | None = None
+    settings: Settings, redis: RedisSettings | None, hand_back: HandBack | None = None
 ) -> dict[str, Any]:
     """Keyword arguments for `arq.Worker` (also usable as a WorkerSettings class body).
 
+    `redis` is None when the caller passes its own pool (`redis_pool=`, service/run.py).
     `hand_back` is the drain's flag (worker/drain.py), shared with the job function.
     """
 
     async def on_startup(ctx: dict[str, Any]) -> None:
+        if "scratch" in ctx:
+            return  # main() entered again after a Redis outage (worker/supervisor.py): all set
         remove_dead_roots()
         scratch = ctx["scratch"] = ScratchRoot()
         cli_path = guarded_cli_path(settings.claude_cli_path, scratch.path)
@@ -53,7 +69,6 @@ def worker_kwargs(
                 timeout=settings.job_timeout_s + 30,
             )
         ],
-        "redis_settings": redis,
         "queue_name": settings.queue_name,
         "max_jobs": settings.worker_max_jobs,
         "job_timeout": settings.job_timeout_s + 30,
@@ -66,6 +81,7 @@ def worker_kwargs(
         "health_check_interval": 10,
         "poll_delay": settings.worker_poll_delay_s,
         "ctx": {"hand_back": hand_back} if hand_back is not None else None,
+        **({"redis_settings": redis} if redis is not None else {}),
     }
 
 

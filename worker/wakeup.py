@@ -18,38 +18,40 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from litellm_claude.jobs import keys
+from litellm_claude.jobs.redis_down import is_redis_down
 
 log = logging.getLogger(__name__)
 WAIT_S = 5
 
 
-async def wake_on_submit(worker: Worker, redis_url: str) -> None:
-    """Run beside `worker.main()`: start due jobs whenever a submit wakes us."""
-    redis = Redis.from_url(redis_url)
+async def wake_on_submit(worker: Worker, redis: Redis) -> None:
+    """Run beside `worker.main()`: start due jobs whenever a submit wakes us.
+
+    `redis` is a client of its own (its BLPOP holds a connection). While Redis is
+    away this listener only waits; the worker's supervisor logs the outage.
+    """
     key = keys.wakeup(worker.queue_name)
-    try:
-        while True:
-            try:
-                if not worker.allow_pick_jobs:
-                    return  # draining: no new job
-                if worker.job_counter >= worker.max_jobs or worker._pool is None:
-                    await asyncio.sleep(0.05)  # busy or not started: the poll loop will take it
-                    continue
-                if not await redis.blpop([key], timeout=WAIT_S):
-                    continue
-                if not worker.allow_pick_jobs:
-                    await redis.lpush(key, b"1")  # the token is another worker's now
-                    return
-                due = await worker.pool.zrangebyscore(
-                    worker.queue_name,
-                    min=float("-inf"),
-                    max=timestamp_ms(),
-                    start=0,
-                    num=worker.queue_read_limit,
-                )
-                await worker.start_jobs(due)
-            except (RedisError, OSError) as exc:
+    while True:
+        try:
+            if not worker.allow_pick_jobs:
+                return  # draining: no new job
+            if worker.job_counter >= worker.max_jobs or worker._pool is None:
+                await asyncio.sleep(0.05)  # busy or not started: the poll loop will take it
+                continue
+            if not await redis.blpop([key], timeout=WAIT_S):
+                continue
+            if not worker.allow_pick_jobs:
+                await redis.lpush(key, b"1")  # the token is another worker's now
+                return
+            due = await worker.pool.zrangebyscore(
+                worker.queue_name,
+                min=float("-inf"),
+                max=timestamp_ms(),
+                start=0,
+                num=worker.queue_read_limit,
+            )
+            await worker.start_jobs(due)
+        except (RedisError, OSError) as exc:
+            if not is_redis_down(exc):
                 log.warning("wake-up listener: %s", exc)
-                await asyncio.sleep(1)
-    finally:
-        await redis.aclose()
+            await asyncio.sleep(1)

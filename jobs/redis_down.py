@@ -1,0 +1,35 @@
+"""What counts as "Redis is away", and the error every front door answers with meanwhile.
+
+Connection refused or reset, timeouts, a server still loading its data, no
+primary known to the Sentinels, a primary demoted to a replica mid-failover,
+or a primary refusing writes for lack of replicas (`min-replicas-to-write`):
+all are temporary, so callers get 503 with Retry-After, never a 500.
+"""
+
+from __future__ import annotations
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from litellm_claude.jobs.contract import JobError
+
+RETRY_AFTER_S = 5.0
+_TEMPORARY_REPLIES = ("NOREPLICAS", "READONLY", "MASTERDOWN", "LOADING", "TRYAGAIN")
+REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
+
+
+def is_redis_down(exc: BaseException) -> bool:
+    if isinstance(exc, REDIS_DOWN):
+        return True
+    return isinstance(exc, ResponseError) and str(exc).startswith(_TEMPORARY_REPLIES)
+
+
+def redis_unavailable_error() -> JobError:
+    return JobError(
+        type="service_unavailable_error",
+        code="redis_unavailable",
+        message="The job queue (Redis) is unavailable; retry later.",
+        status=503,
+        retry_after=RETRY_AFTER_S,
+    )
