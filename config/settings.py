@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     )
     inactivity_timeout_s: float = Field(default=120.0, description="Kill a CLI silent this long.")
     max_queue_depth: int = Field(default=10_000, description="Past this backlog, 503 at once.")
+    fail_without_workers: bool = Field(
+        default=True,
+        description="A synchronous request (API or LiteLLM provider) on a queue no live worker consumes "
+        "gets 503 + Retry-After at once instead of waiting out QUEUE_WAIT_TIMEOUT_S. Async jobs and "
+        "batches are still queued for workers that start later.",
+    )
     queue_wait_timeout_s: float = Field(
         default=300.0, description="A synchronous request not started by then gets 503 + Retry-After."
     )

@@ -198,6 +198,7 @@ class ClaudeCodeProvider(CustomLLM):
             max_depth=settings.max_queue_depth,
             timeout_s=wait_s,
             start_timeout_s=min(settings.queue_wait_timeout_s, wait_s),
+            require_worker=settings.fail_without_workers,
         )
         client = self._client(settings, model=call.model)
         try:

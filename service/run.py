@@ -11,6 +11,7 @@ from arq import Worker
 
 from api.app import create_app
 from config.settings import Settings
+from worker.presence import announce
 from worker.settings import redis_settings, worker_kwargs
 from worker.wakeup import wake_on_submit
 
@@ -53,10 +54,13 @@ async def run_api(settings: Settings, redis_url: str) -> None:
 async def run_worker(settings: Settings, redis_url: str) -> None:
     worker = make_worker(settings, redis_url)
     listener = asyncio.create_task(wake_on_submit(worker, redis_url))
+    presence = asyncio.create_task(announce(worker, redis_url))
     try:
         await worker.main()
     finally:
         listener.cancel()
+        presence.cancel()
+        await asyncio.gather(presence, return_exceptions=True)
         await worker.close()
 
 
