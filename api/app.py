@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api import batches, chat, jobs, models, openai_batches, operations, responses
 from api.errors import install_error_handlers
+from api.http_metrics import HttpMetricsMiddleware
 from api.request_id import RequestIdMiddleware
 from config.settings import Settings, get_settings
 from jobs.client import JobClient
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)
     app.include_router(operations.router)
     app.include_router(chat.router)
     app.include_router(responses.router)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -38,6 +39,12 @@ class Settings(BaseSettings):
     port: int = 8080
     request_timeout_s: float = 600.0
     max_body_bytes: int = 10_000_000
+
+    caller_labels: str = Field(
+        default="",
+        description="Names for callers in /metrics: comma-separated <hash>=<name>, where <hash> is the "
+        "first 8 hex digits of sha256(API key), as /metrics shows unnamed callers.",
+    )
 
     log_level: str = "INFO"
     log_format: str = Field(default="json", description="json (one object per line) or text.")
@@ -122,6 +129,12 @@ class Settings(BaseSettings):
             raise ValueError("SYSTEM_PROMPT_MODE must be one of: system, append, user")
         return value
 
+    @field_validator("caller_labels")
+    @classmethod
+    def _check_caller_labels(cls, value: str) -> str:
+        parse_caller_labels(value)
+        return value
+
     @model_validator(mode="after")
     def _events_outlive_results(self) -> Settings:
         # A job's status and result are derived from its event stream: keep it as long as the record.
@@ -137,6 +150,11 @@ class Settings(BaseSettings):
             if alias.strip() and models:
                 chains[alias.strip()] = models
         return chains
+
+    @property
+    def caller_names(self) -> dict[str, str]:
+        """CALLER_LABELS as caller hash -> name."""
+        return parse_caller_labels(self.caller_labels)
 
     @property
     def api_key_set(self) -> frozenset[str]:
@@ -172,6 +190,22 @@ class Settings(BaseSettings):
             if secret:
                 values.append(secret.get_secret_value())
         return [v for v in values if len(v) >= 6]
+
+
+def parse_caller_labels(spec: str) -> dict[str, str]:
+    """`<hash>=<name>,...` as hash -> name; a malformed pair raises ValueError."""
+    names: dict[str, str] = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        digest, sep, name = (part.strip() for part in item.partition("="))
+        if not sep or not re.fullmatch(r"[0-9a-f]{8}", digest) or not re.fullmatch(r"[\w.:-]{1,64}", name):
+            raise ValueError(
+                f"CALLER_LABELS item {item.strip()!r}: expected <first 8 hex digits of sha256(key)>=<name> "
+                "(the name: letters, digits, _ . : -)"
+            )
+        names[digest] = name
+    return names
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from jobs import keys
+from jobs.workers import health_key
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
@@ -44,13 +45,22 @@ async def announce(worker: Worker, redis_url: str, *, interval_s: float = HEARTB
             await asyncio.sleep(interval_s)
     finally:
         try:
-            async with redis.pipeline(transaction=False) as pipe:
-                pipe.zrem(keys.workers(queue), me)
-                pipe.hdel(keys.worker_info(queue), me)
-                await asyncio.shield(pipe.execute())
+            await asyncio.shield(_leave(redis, queue, me))
         except (RedisError, OSError):
             pass  # the entry expires by itself
         await redis.aclose()
+
+
+async def _leave(redis: Redis, queue: str, me: str) -> None:
+    """Take this worker off the queue; the last one also clears arq's health key (else alive ~11 s more)."""
+    now_ms = int(time.time() * 1000)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zrem(keys.workers(queue), me)
+        pipe.hdel(keys.worker_info(queue), me)
+        pipe.zcount(keys.workers(queue), now_ms, "+inf")
+        *_, others = await pipe.execute()
+    if not others:
+        await redis.delete(health_key(queue))
 
 
 async def _beat(redis: Redis, worker: Worker, queue: str, me: str, *, expiry_s: float) -> None:
