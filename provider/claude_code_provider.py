@@ -30,12 +30,15 @@ from jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
 from openai_compat.errors import ApiError, from_validation_errors
 from openai_compat.request import ChatCompletionBody, build_job
 from openai_compat.response import completion_object, usage_object
+from provider import model_info
 from provider.errors import PROVIDER, queue_unavailable, to_litellm_error
 from provider.sync_loop import SyncLoop
+from provider.unsupported import refuse
 
 _BODY_FIELDS = frozenset(ChatCompletionBody.model_fields) - {"model", "messages", "stream"}
 _USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details")
 _REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
+model_info.register()
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +158,25 @@ class ClaudeCodeProvider(CustomLLM):
         call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
         return self._sync.iterate(self._stream(call))
 
+    # -- what this gateway does not serve: a clear 400 instead of LiteLLM's "Not implemented yet!" --
+    def embedding(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("embeddings", model=model)
+
+    async def aembedding(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("embeddings", model=model)
+
+    def image_generation(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image generation", model=model)
+
+    async def aimage_generation(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image generation", model=model)
+
+    def image_edit(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image edits", model=model)
+
+    async def aimage_edit(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image edits", model=model)
+
     # -- the one async path: the shared job flow (jobs.flow), LiteLLM shapes only here ---------
     async def _complete(self, call: Call) -> ModelResponse:
         client, job, limits = await self._submit(call, stream=False)
@@ -164,7 +186,7 @@ class ClaudeCodeProvider(CustomLLM):
             raise to_litellm_error(failed.error, model=call.model) from None
         except _REDIS_DOWN as exc:
             raise queue_unavailable(str(exc), model=call.model) from exc
-        return ModelResponse(**completion_object(job, final))
+        return _with_cost(ModelResponse(**completion_object(job, final)), final)
 
     async def _stream(self, call: Call) -> AsyncIterator[GenericStreamingChunk]:
         client, job, limits = await self._submit(call, stream=True)
@@ -224,6 +246,14 @@ class ClaudeCodeProvider(CustomLLM):
         client = JobClient(redis)
         self._clients[loop] = (settings.redis_url, client)
         return client
+
+
+def _with_cost(response: ModelResponse, result: ResultEvent) -> ModelResponse:
+    """The CLI's own cost as LiteLLM's response cost (cost tracking, `x-litellm-response-cost`)."""
+    cost = result.usage.total_cost_usd
+    if cost is not None:
+        response._hidden_params["response_cost"] = cost
+    return response
 
 
 def _call(
