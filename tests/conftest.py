@@ -135,6 +135,15 @@ class Service:
             time.sleep(0.1)
         raise RuntimeError(f"service not ready:\n{self.logs()[-3000:]}")
 
+    def wait_workers(self, timeout: float = 60) -> None:
+        """Until `/ready` says a worker consumes the queue (front doors refuse requests before)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if httpx.get(f"{self.url}/ready", timeout=5).status_code == 200:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"no worker became ready:\n{self.logs()[-3000:]}")
+
 
 def service_env(
     *, redis_url: str | None, upstream: FakeUpstream, home: Path, port: int, queue: str
@@ -184,6 +193,7 @@ def service(
     svc.start("worker-1", "worker")
     try:
         svc.wait_ready()
+        svc.wait_workers()
         yield svc
     finally:
         for name in list(svc.processes):
@@ -225,6 +235,8 @@ def start_service(
             for i in range(workers):
                 svc.start(f"worker-{i + 1}", "worker")
         svc.wait_ready(timeout=60)
+        if embedded or workers:
+            svc.wait_workers()
     except BaseException:
         svc.stop_all()
         raise
