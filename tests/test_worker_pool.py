@@ -307,6 +307,7 @@ def test_a_request_not_started_in_time_is_503_and_never_runs(
     assert int(reply.headers["retry-after"]) > 0
     # the abandoned job was cancelled: a worker that starts later does not run it
     svc.start("worker-1", "worker")
+    svc.wait_workers()
     assert chat(svc, "after the timeout", model="sonnet").status_code == 200
     prompts = json.dumps([r.body["messages"] for r in fake_upstream.state.message_requests()])
     assert "nobody picks me up" not in prompts
