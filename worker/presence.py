@@ -24,7 +24,6 @@ from jobs.workers import health_key
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
-EXPIRY_S = 3 * HEARTBEAT_S
 
 
 def worker_id() -> str:
@@ -72,9 +71,12 @@ async def _beat(redis: Redis, worker: Worker, queue: str, me: str, *, expiry_s: 
         "max_jobs": worker.max_jobs,
         "seen_ms": now_ms,
     }
+    stale = await redis.zrangebyscore(keys.workers(queue), "-inf", now_ms)  # workers that died
     async with redis.pipeline(transaction=False) as pipe:
+        if stale:
+            pipe.zrem(keys.workers(queue), *stale)
+            pipe.hdel(keys.worker_info(queue), *stale)
         pipe.zadd(keys.workers(queue), {me: now_ms + int(expiry_s * 1000)})
-        pipe.zremrangebyscore(keys.workers(queue), "-inf", now_ms)
         pipe.hset(keys.worker_info(queue), me, json.dumps(info))
         pipe.expire(keys.workers(queue), 86_400)
         pipe.expire(keys.worker_info(queue), 86_400)
