@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,8 +10,12 @@ import httpx
 import pytest
 
 from fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, Service, start_service
-from tests.test_async_jobs import OTHER_KEY, bearer, body, submit, unique, wait_status
+from tests.conftest import Service, start_service
+from tests.test_async_jobs import bearer, body, submit, unique, wait_for
+
+# Keys of this module alone: job lists are per key, and the test Redis is shared by every run.
+API_KEY = f"sk-test-list-{uuid.uuid4().hex}"
+OTHER_KEY = f"sk-test-list-other-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +31,25 @@ def svc(
         service.stop_all()
 
 
+def wait_done(url: str, job_id: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        view = httpx.get(f"{url}/v1/jobs/{job_id}", headers=bearer(API_KEY), timeout=30).json()
+        return view if view["status"] in ("succeeded", "failed") else None
+
+    return wait_for(done, f"job {job_id} to finish")
+
+
 def list_jobs(url: str, key: str = API_KEY, **params: Any) -> httpx.Response:
     return httpx.get(f"{url}/v1/jobs", params=params, headers=bearer(key), timeout=30)
 
 
 def test_list_filter_and_page(svc: Service) -> None:
     url = svc.url
-    mine = [submit(url, body(unique(f"job {i}"))).json()["id"] for i in range(5)]
+    mine = [submit(url, body(unique(f"job {i}")), bearer(API_KEY)).json()["id"] for i in range(5)]
     theirs = submit(url, body(unique("other")), bearer(OTHER_KEY)).json()["id"]
     assert (
-        httpx.delete(f"{url}/v1/jobs/{mine[1]}", headers=bearer(), timeout=30).json()["status"] == "cancelled"
+        httpx.delete(f"{url}/v1/jobs/{mine[1]}", headers=bearer(API_KEY), timeout=30).json()["status"]
+        == "cancelled"
     )
 
     whole = list_jobs(url).json()
@@ -65,7 +79,7 @@ def test_list_filter_and_page(svc: Service) -> None:
     svc.start("worker", "worker")
     try:
         for job_id in (mine[0], mine[2], mine[3], mine[4]):
-            assert wait_status(url, job_id, "succeeded", "failed")["status"] == "succeeded"
+            assert wait_done(url, job_id)["status"] == "succeeded"
     finally:
         svc.stop("worker")
     succeeded = list_jobs(url, status="succeeded", limit=3).json()
@@ -74,7 +88,7 @@ def test_list_filter_and_page(svc: Service) -> None:
     rest = list_jobs(url, status="succeeded", limit=3, after=succeeded["last_id"]).json()
     assert [j["id"] for j in rest["data"]] == [mine[0]] and rest["has_more"] is False
     both = httpx.get(
-        f"{url}/v1/jobs", params=[("status", "cancelled"), ("status", "succeeded")], headers=bearer()
+        f"{url}/v1/jobs", params=[("status", "cancelled"), ("status", "succeeded")], headers=bearer(API_KEY)
     ).json()
     assert len(both["data"]) == 5
     assert len(list_jobs(url, status="queued,cancelled").json()["data"]) == 1
