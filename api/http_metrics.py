@@ -13,8 +13,8 @@ import logging
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobs import keys
-from telemetry.store import series
+from litellm_claude.jobs import keys
+from litellm_claude.telemetry.store import series
 
 log = logging.getLogger(__name__)
 METRIC = "lc_http_requests_total"

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from redis.exceptions import RedisError
 
-from jobs import workers
-from telemetry.prometheus import render
+from litellm_claude.jobs import workers
+from litellm_claude.telemetry.prometheus import render
 
 router = APIRouter()
 

@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends
 
-from api.auth import require_api_key
-from openai_compat.errors import unsupported_endpoint
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.openai_compat.errors import unsupported_endpoint
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

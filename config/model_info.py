@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from config.models import list_model_ids, resolve_model
+from litellm_claude.config.models import list_model_ids, resolve_model
 
 CONTEXT_TOKENS = 200_000
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from arq.constants import health_check_key_suffix
 from redis.asyncio import Redis
 
-from jobs import keys
-from jobs.contract import JobError
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.contract import JobError
 
 POSITIVE_CACHE_S = 1.0
 RETRY_AFTER_S = 5.0

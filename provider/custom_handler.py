@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from provider.claude_code_provider import ClaudeCodeProvider
-from provider.unsupported import unsupported_endpoints
+from litellm_claude.provider.claude_code_provider import ClaudeCodeProvider
+from litellm_claude.provider.unsupported import unsupported_endpoints
 
 __all__ = ["claude_code_provider", "unsupported_endpoints"]
 

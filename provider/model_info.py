@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import litellm
 
-from config.model_info import all_model_info
-from provider.errors import PROVIDER
+from litellm_claude.config.model_info import all_model_info
+from litellm_claude.provider.errors import PROVIDER
 
 
 def register() -> None:

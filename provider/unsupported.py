@@ -15,8 +15,8 @@ from typing import Any
 
 from litellm.integrations.custom_logger import CustomLogger
 
-from openai_compat.errors import unsupported_endpoint
-from provider.errors import PROVIDER, to_litellm_error
+from litellm_claude.openai_compat.errors import unsupported_endpoint
+from litellm_claude.provider.errors import PROVIDER, to_litellm_error
 
 KINDS: dict[str, str] = {
     "embedding": "embeddings",

@@ -9,11 +9,11 @@ import logging
 import uvicorn
 from arq import Worker
 
-from api.app import create_app
-from config.settings import Settings
-from worker.presence import announce
-from worker.settings import redis_settings, worker_kwargs
-from worker.wakeup import wake_on_submit
+from litellm_claude.api.app import create_app
+from litellm_claude.config.settings import Settings
+from litellm_claude.worker.presence import announce
+from litellm_claude.worker.settings import redis_settings, worker_kwargs
+from litellm_claude.worker.wakeup import wake_on_submit
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jobs.contract import CompletionJob
+from litellm_claude.jobs.contract import CompletionJob
 
 CALLER_HASH_CHARS = 8
 ANONYMOUS = "anonymous"

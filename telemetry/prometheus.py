@@ -14,9 +14,9 @@ from collections.abc import Mapping
 
 from redis.asyncio import Redis
 
-from jobs import keys, workers
-from telemetry.labels import caller_names
-from telemetry.store import BUCKETS, label_text, series
+from litellm_claude.jobs import keys, workers
+from litellm_claude.telemetry.labels import caller_names
+from litellm_claude.telemetry.store import BUCKETS, label_text, series
 
 HISTOGRAMS = {
     "lc_job_duration_seconds": "Time from a worker starting a job to its end, by model, priority and caller.",

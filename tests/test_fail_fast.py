@@ -22,8 +22,8 @@ import litellm
 import openai
 import pytest
 
-from config.settings import get_settings
-from provider.custom_handler import claude_code_provider
+from litellm_claude.config.settings import get_settings
+from litellm_claude.provider.custom_handler import claude_code_provider
 from tests.conftest import API_KEY, REPO, Factory, Service, free_port
 from tests.test_litellm_provider import LITELLM_BIN, MASTER_KEY, Proxy, _stop, _wait_ready
 

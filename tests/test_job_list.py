@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import Service, start_service
 from tests.test_async_jobs import bearer, body, submit, unique, wait_for
 

@@ -22,9 +22,9 @@ import pytest
 import yaml
 from litellm.integrations.custom_logger import CustomLogger
 
-from config.model_info import litellm_model_info
-from config.settings import get_settings
-from fake_anthropic import FakeUpstream
+from litellm_claude.config.model_info import litellm_model_info
+from litellm_claude.config.settings import get_settings
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests import test_litellm_provider as base
 from tests.conftest import API_KEY, REPO, Service
 from tests.test_litellm_provider import MASTER_KEY, Proxy
@@ -84,7 +84,7 @@ def wait_for(condition: Any, what: str, timeout: float = 30) -> Any:
 def test_in_process_sdk_as_documented_with_cost_and_vision(fake_upstream: FakeUpstream) -> None:
     import litellm
 
-    from provider.custom_handler import claude_code_provider
+    from litellm_claude.provider.custom_handler import claude_code_provider
 
     litellm.custom_provider_map = [{"provider": "claude-code", "custom_handler": claude_code_provider}]
     recorder = CostRecorder()
@@ -110,7 +110,7 @@ def test_in_process_sdk_as_documented_with_cost_and_vision(fake_upstream: FakeUp
 
 
 def test_capability_checks_answer_for_what_we_support() -> None:
-    import provider.custom_handler  # noqa: F401 - importing the provider registers its models
+    import litellm_claude.provider.custom_handler  # noqa: F401 - importing the provider registers its models
 
     for model in (
         "claude-code/sonnet",
@@ -142,7 +142,7 @@ def test_proxy_config_declares_the_same_model_info() -> None:
 
 @pytest.mark.usefixtures("sdk_env")
 def test_in_process_embeddings_and_images_say_they_are_not_served() -> None:
-    from provider.custom_handler import claude_code_provider
+    from litellm_claude.provider.custom_handler import claude_code_provider
 
     litellm.custom_provider_map = [{"provider": "claude-code", "custom_handler": claude_code_provider}]
     with pytest.raises(litellm.BadRequestError) as caught:

@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Factory, Service
 from tests.test_observability import metric, scrape
 

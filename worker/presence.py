@@ -19,8 +19,8 @@ from arq import Worker
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from jobs import keys
-from jobs.workers import health_key
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.workers import health_key
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 2.0
