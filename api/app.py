@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from litellm_claude.api import batches, chat, jobs, models, openai_batches, operations, responses
+from litellm_claude.api import batches, chat, jobs, models, openai_batches, operations, responses, unsupported
 from litellm_claude.api.errors import install_error_handlers
+from litellm_claude.api.http_metrics import HttpMetricsMiddleware
 from litellm_claude.api.request_id import RequestIdMiddleware
 from litellm_claude.config.settings import Settings, get_settings
 from litellm_claude.jobs.client import JobClient
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)
     app.include_router(operations.router)
     app.include_router(chat.router)
     app.include_router(responses.router)
@@ -53,5 +55,6 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app.include_router(batches.router)  # before jobs: /v1/jobs/batch is not a job id
     app.include_router(jobs.router)
     app.include_router(openai_batches.router)
+    app.include_router(unsupported.router)
 
     return app

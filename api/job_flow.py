@@ -22,6 +22,7 @@ def limits(settings: Settings) -> Limits:
         max_depth=settings.max_queue_depth,
         timeout_s=settings.request_timeout_s,
         start_timeout_s=settings.queue_wait_timeout_s,
+        require_worker=settings.fail_without_workers,
     )
 
 

@@ -1,4 +1,5 @@
-"""Async jobs: `POST /v1/jobs`, `GET /v1/jobs/{id}`, its event stream, `DELETE /v1/jobs/{id}`.
+"""Async jobs: `POST /v1/jobs`, `GET /v1/jobs` (the caller's, newest first), `GET /v1/jobs/{id}`,
+its event stream, `DELETE /v1/jobs/{id}`.
 
 The body of `POST /v1/jobs` is a chat completion body (plus optional `metadata`),
 run at bulk priority; the caller polls or streams the job's events instead of
@@ -11,9 +12,9 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, field_validator
 from redis.asyncio import Redis
@@ -229,6 +230,51 @@ async def _replay(request: Request, job_id: str, record: JobRecord, api_key: str
             code="idempotency_key_reused",
         )
     return await _view_response(redis_of(request), previous, 202, replayed=True)
+
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+
+
+@router.get("/v1/jobs")
+async def list_jobs(
+    request: Request,
+    limit: int = 20,
+    after: str | None = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    api_key: str | None = Depends(require_api_key),
+) -> JSONResponse:
+    """The caller's jobs, newest first. `status` may repeat or list several, comma-separated;
+    `after` is the `last_id` of the previous page."""
+    if not 1 <= limit <= 100:
+        raise invalid_request("limit must be between 1 and 100.", param="limit", code="invalid_value")
+    wanted = frozenset(s.strip() for value in status or [] for s in value.split(",") if s.strip())
+    unknown = sorted(wanted - set(STATUSES))
+    if unknown:
+        raise invalid_request(
+            f"Unknown status {unknown[0]!r}: use one or more of {', '.join(STATUSES)}.",
+            param="status",
+            code="invalid_value",
+        )
+    try:
+        page, has_more = await records.list_owned(
+            redis_of(request), owner_of(api_key), statuses=wanted, after=after, limit=limit
+        )
+    except records.UnknownCursor:
+        raise invalid_request(
+            f"No job {after!r} in your list to page after (it may have expired).",
+            param="after",
+            code="invalid_value",
+        ) from None
+    data = [job_view(record, state) for record, state in page]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": has_more,
+        }
+    )
 
 
 @router.get("/v1/jobs/{job_id}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq.constants import health_check_key_suffix
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from redis.exceptions import RedisError
 
+from litellm_claude.jobs import workers
 from litellm_claude.telemetry.prometheus import render
 
 router = APIRouter()
@@ -27,8 +27,8 @@ async def ready(request: Request) -> JSONResponse:
     try:
         await redis.ping()
         checks["redis"] = "ok"
-        alive = await redis.exists(settings.queue_name + health_check_key_suffix)
-        checks["workers"] = "ok" if alive else "no worker has reported in the last health-check interval"
+        live = await workers.count(redis, settings.queue_name)
+        checks["workers"] = "ok" if live.alive else workers.no_worker_error(settings.queue_name).message
     except (RedisError, OSError) as exc:
         checks["redis"] = f"unreachable: {type(exc).__name__}"
         checks["workers"] = "unknown"
@@ -41,5 +41,5 @@ async def ready(request: Request) -> JSONResponse:
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
     settings = request.app.state.settings
-    text = await render(request.app.state.redis, settings.queue_name)
+    text = await render(request.app.state.redis, settings.queue_name, caller_labels=settings.caller_names)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

@@ -586,6 +586,7 @@ class Bench:
             [sys.executable, "-m", "litellm_claude.service.cli", "worker"],
             self.service_env(**extra),
         )
+        self.wait_worker_log("worker-mem")  # the API refuses requests on a queue no worker consumes
         api_pid, worker_pid = self.procs.pid("api-mem"), self.procs.pid("worker-mem")
         async with httpx.AsyncClient(timeout=120) as client:  # warm the API up (imports, pool) at full speed
             warm = await chat(client, url, self.api_key, MODEL, self.prompt, stream=True, expect=self.expect)

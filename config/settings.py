@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -45,6 +46,12 @@ class Settings(BaseSettings):
     port: int = 8080
     request_timeout_s: float = 600.0
     max_body_bytes: int = 10_000_000
+
+    caller_labels: str = Field(
+        default="",
+        description="Names for callers in /metrics: comma-separated <hash>=<name>, where <hash> is the "
+        "first 8 hex digits of sha256(API key), as /metrics shows unnamed callers.",
+    )
 
     log_level: str = "INFO"
     log_format: str = Field(default="json", description="json (one object per line) or text.")
@@ -104,6 +111,12 @@ class Settings(BaseSettings):
     )
     inactivity_timeout_s: float = Field(default=120.0, description="Kill a CLI silent this long.")
     max_queue_depth: int = Field(default=10_000, description="Past this backlog, 503 at once.")
+    fail_without_workers: bool = Field(
+        default=True,
+        description="A synchronous request (API or LiteLLM provider) on a queue no live worker consumes "
+        "gets 503 + Retry-After at once instead of waiting out QUEUE_WAIT_TIMEOUT_S. Async jobs and "
+        "batches are still queued for workers that start later.",
+    )
     queue_wait_timeout_s: float = Field(
         default=300.0, description="A synchronous request not started by then gets 503 + Retry-After."
     )
@@ -140,6 +153,12 @@ class Settings(BaseSettings):
             raise ValueError("SYSTEM_PROMPT_MODE must be one of: system, append, user")
         return value
 
+    @field_validator("caller_labels")
+    @classmethod
+    def _check_caller_labels(cls, value: str) -> str:
+        parse_caller_labels(value)
+        return value
+
     @model_validator(mode="after")
     def _events_outlive_results(self) -> Settings:
         # A job's status and result are derived from its event stream: keep it as long as the record.
@@ -155,6 +174,11 @@ class Settings(BaseSettings):
             if alias.strip() and models:
                 chains[alias.strip()] = models
         return chains
+
+    @property
+    def caller_names(self) -> dict[str, str]:
+        """CALLER_LABELS as caller hash -> name."""
+        return parse_caller_labels(self.caller_labels)
 
     @property
     def api_key_set(self) -> frozenset[str]:
@@ -190,6 +214,22 @@ class Settings(BaseSettings):
             if secret:
                 values.append(secret.get_secret_value())
         return [v for v in values if len(v) >= 6]
+
+
+def parse_caller_labels(spec: str) -> dict[str, str]:
+    """`<hash>=<name>,...` as hash -> name; a malformed pair raises ValueError."""
+    names: dict[str, str] = {}
+    for item in spec.split(","):
+        if not item.strip():
+            continue
+        digest, sep, name = (part.strip() for part in item.partition("="))
+        if not sep or not re.fullmatch(r"[0-9a-f]{8}", digest) or not re.fullmatch(r"[\w.:-]{1,64}", name):
+            raise ValueError(
+                f"CALLER_LABELS item {item.strip()!r}: expected <first 8 hex digits of sha256(key)>=<name> "
+                "(the name: letters, digits, _ . : -)"
+            )
+        names[digest] = name
+    return names
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,7 @@ from litellm_claude.jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
+from litellm_claude.jobs.workers import LiveWorkers, no_worker_error
 
 MAX_BLOCK_MS = 15_000
 INTERACTIVE_LEAD_S = 86_400.0
@@ -107,6 +108,12 @@ class JobEvents:
 class JobClient:
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
+        self.workers = LiveWorkers(redis)
+
+    async def require_worker(self, queue: str) -> None:
+        """Refuse at once (503 + Retry-After) when no live worker consumes `queue`."""
+        if not await self.workers.alive(queue):
+            raise JobRefused(no_worker_error(queue))
 
     async def submit(self, job: CompletionJob, *, max_depth: int | None = None) -> CompletionJob:
         """Enqueue `job`; refuse it (503 + Retry-After) when the backlog is past `max_depth`."""

@@ -39,10 +39,13 @@ class Limits:
     max_depth: int | None
     timeout_s: float
     start_timeout_s: float | None
+    require_worker: bool = False  # a waiting caller is refused at once when no worker would answer
 
 
 async def submit(client: JobClient, job: CompletionJob, limits: Limits) -> None:
     try:
+        if limits.require_worker:
+            await client.require_worker(job.queue)
         await client.submit(job, max_depth=limits.max_depth)
     except JobRefused as refused:
         raise JobFailed(refused.error) from None

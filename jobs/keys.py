@@ -99,3 +99,18 @@ def openai_batch_final(batch_id: str) -> str:
 def openai_batch_cancel(batch_id: str) -> str:
     """Set (NX, value = unix time) when the caller cancels an OpenAI Batch API batch."""
     return f"{PREFIX}:obatch:{batch_id}:cancel"
+
+
+def workers(queue: str) -> str:
+    """Sorted set of live workers (member = worker id, score = heartbeat expiry, ms)."""
+    return f"{queue}:workers"
+
+
+def worker_info(queue: str) -> str:
+    """Hash worker id -> JSON {host, pid, running, max_jobs}, refreshed with each heartbeat."""
+    return f"{queue}:workers:info"
+
+
+def http_requests(queue: str) -> str:
+    """Hash of HTTP request counts by route template and status, summed over every API process."""
+    return f"{queue}:metrics:http"

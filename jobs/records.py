@@ -195,6 +195,8 @@ def stage(pipe: Pipeline, record: JobRecord, settings: Settings) -> None:
     ttl = settings.result_ttl_s
     pipe.set(keys.record(job.id), record.model_dump_json(exclude_none=True), ex=ttl)
     pipe.set(keys.tombstone(job.id), job.owner or "", ex=ttl + settings.expired_ttl_s)
+    pipe.zadd(keys.owned(job.owner, "jobs"), {job.id: job.created})
+    pipe.expire(keys.owned(job.owner, "jobs"), ttl)
     stage_enqueue(pipe, job, expires_ms=ttl * 1000)
 
 
@@ -324,6 +326,55 @@ def _decode_entries(entries: list[tuple[Any, dict[Any, Any]]]) -> list[tuple[str
         eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
         out.append((eid, event_stream.decode_event(raw)))
     return out
+
+
+class UnknownCursor(LookupError):
+    """`after` names no job of this owner that is still listed."""
+
+
+async def list_owned(
+    redis: Redis,
+    owner: str | None,
+    *,
+    statuses: frozenset[str] = frozenset(),
+    after: str | None = None,
+    limit: int = 20,
+) -> tuple[list[tuple[JobRecord, JobState]], bool]:
+    """One page of the owner's jobs, newest first, optionally only those in `statuses`.
+
+    Returns the page and whether more follow. Status is derived per job, so a
+    filtered page reads on past non-matching jobs, a chunk at a time, until it is
+    full. Jobs whose record has expired leave the owner's index as they are met.
+    """
+    index = keys.owned(owner, "jobs")
+    start = 0
+    if after is not None:
+        rank = await redis.zrevrank(index, after)
+        if rank is None:
+            raise UnknownCursor(after)
+        start = rank + 1
+    page: list[tuple[JobRecord, JobState]] = []
+    chunk = max(limit + 1, 50) if statuses else limit + 1
+    while True:
+        ids = [
+            i.decode() if isinstance(i, bytes) else str(i)
+            for i in await redis.zrevrange(index, start, start + chunk - 1)
+        ]
+        if not ids:
+            return page, False
+        found = await load_many(redis, ids)
+        gone = [i for i, record in zip(ids, found, strict=True) if record is None]
+        live = [record for record in found if record is not None]
+        for record, state in zip(live, await observe_many(redis, live), strict=True):
+            if statuses and state.status not in statuses:
+                continue
+            if len(page) == limit:
+                return page, True
+            page.append((record, state))
+        if gone:
+            await redis.zrem(index, *gone)
+            start -= len(gone)  # the ranks after the removed entries moved up
+        start += len(ids)
 
 
 # --- Cancelling ---------------------------------------------------------------------------------

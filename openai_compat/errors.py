@@ -47,6 +47,17 @@ class ApiError(Exception):
         return {"Retry-After": str(max(1, round(self.retry_after)))}
 
 
+def unsupported_endpoint(kind: str, *, status: int = 404) -> ApiError:
+    """A kind of request (embeddings, images, audio, ...) this gateway does not serve, said plainly."""
+    return ApiError(
+        status,
+        f"This gateway does not serve {kind}: it serves Claude chat completions (also as the Responses, "
+        "Batch and async jobs APIs) through the Claude Code CLI. Send {kind} requests to a provider "
+        "that offers them.".replace("{kind}", kind),
+        code="unsupported_endpoint",
+    )
+
+
 def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
     return ApiError(400, message, param=param, code=code)
 

@@ -29,11 +29,14 @@ from litellm_claude.jobs.redis_down import REDIS_DOWN, redis_unavailable_error
 from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
 from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 from litellm_claude.openai_compat.response import completion_object, usage_object
+from litellm_claude.provider import model_info
 from litellm_claude.provider.errors import PROVIDER, queue_unavailable, to_litellm_error
 from litellm_claude.provider.sync_loop import SyncLoop
+from litellm_claude.provider.unsupported import refuse
 
 _BODY_FIELDS = frozenset(ChatCompletionBody.model_fields) - {"model", "messages", "stream"}
 _USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details")
+model_info.register()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,25 @@ class ClaudeCodeProvider(CustomLLM):
         call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
         return self._sync.iterate(self._stream(call))
 
+    # -- what this gateway does not serve: a clear 400 instead of LiteLLM's "Not implemented yet!" --
+    def embedding(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("embeddings", model=model)
+
+    async def aembedding(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("embeddings", model=model)
+
+    def image_generation(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image generation", model=model)
+
+    async def aimage_generation(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image generation", model=model)
+
+    def image_edit(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image edits", model=model)
+
+    async def aimage_edit(self, model: str, *args: Any, **kwargs: Any) -> Any:
+        raise refuse("image edits", model=model)
+
     # -- the one async path: the shared job flow (jobs.flow), LiteLLM shapes only here ---------
     async def _complete(self, call: Call) -> ModelResponse:
         client, job, limits = await self._submit(call, stream=False)
@@ -162,7 +184,7 @@ class ClaudeCodeProvider(CustomLLM):
             raise to_litellm_error(failed.error, model=call.model) from None
         except REDIS_DOWN as exc:  # jobs.flow turns these into JobFailed; this is a safety net
             raise to_litellm_error(redis_unavailable_error(), model=call.model) from exc
-        return ModelResponse(**completion_object(job, final))
+        return _with_cost(ModelResponse(**completion_object(job, final)), final)
 
     async def _stream(self, call: Call) -> AsyncIterator[GenericStreamingChunk]:
         client, job, limits = await self._submit(call, stream=True)
@@ -196,6 +218,7 @@ class ClaudeCodeProvider(CustomLLM):
             max_depth=settings.max_queue_depth,
             timeout_s=wait_s,
             start_timeout_s=min(settings.queue_wait_timeout_s, wait_s),
+            require_worker=settings.fail_without_workers,
         )
         client = self._client(settings, model=call.model)
         try:
@@ -221,6 +244,14 @@ class ClaudeCodeProvider(CustomLLM):
         client = JobClient(redis)
         self._clients[loop] = (settings.redis_url, client)
         return client
+
+
+def _with_cost(response: ModelResponse, result: ResultEvent) -> ModelResponse:
+    """The CLI's own cost as LiteLLM's response cost (cost tracking, `x-litellm-response-cost`)."""
+    cost = result.usage.total_cost_usd
+    if cost is not None:
+        response._hidden_params["response_cost"] = cost
+    return response
 
 
 def _call(

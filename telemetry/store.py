@@ -11,12 +11,21 @@ from litellm_claude.jobs import keys
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
+def label_text(labels: Mapping[str, str] | None) -> str:
+    """`a="1",b="2"`: labels sorted by name, as inside a series' braces."""
+    return ",".join(f'{k}="{v}"' for k, v in sorted((labels or {}).items()))
+
+
 def series(name: str, labels: Mapping[str, str] | None = None) -> str:
     """A Prometheus series name with its labels, used as the hash field."""
     if not labels:
         return name
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}"
+    return f"{name}{{{label_text(labels)}}}"
+
+
+def histogram_field(labels: Mapping[str, str] | None, part: str) -> str:
+    """A histogram hash field: `<labels>|<part>` (part: `le_<bound>`, `sum`, `count`); bare without labels."""
+    return f"{label_text(labels)}|{part}" if labels else part
 
 
 class MetricsRecorder:
@@ -29,14 +38,14 @@ class MetricsRecorder:
     def inc(self, name: str, amount: float = 1.0, labels: Mapping[str, str] | None = None) -> None:
         self.pipe.hincrbyfloat(keys.metrics_counters(self.queue), series(name, labels), amount)
 
-    def observe(self, name: str, seconds: float) -> None:
+    def observe(self, name: str, seconds: float, labels: Mapping[str, str] | None = None) -> None:
         key = keys.metrics_histogram(self.queue, name)
         for bound in BUCKETS:
             if seconds <= bound:
-                self.pipe.hincrby(key, f"le_{bound}", 1)
-        self.pipe.hincrby(key, "le_+Inf", 1)
-        self.pipe.hincrbyfloat(key, "sum", seconds)
-        self.pipe.hincrby(key, "count", 1)
+                self.pipe.hincrby(key, histogram_field(labels, f"le_{bound}"), 1)
+        self.pipe.hincrby(key, histogram_field(labels, "le_+Inf"), 1)
+        self.pipe.hincrbyfloat(key, histogram_field(labels, "sum"), seconds)
+        self.pipe.hincrby(key, histogram_field(labels, "count"), 1)
 
     async def flush(self) -> None:
         await self.pipe.execute()

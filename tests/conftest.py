@@ -124,18 +124,6 @@ class Service:
         for name in list(self.processes):
             self.stop(name)
 
-    def wait_worker(self, timeout: float = 60) -> None:
-        """Until a worker of this service polls its queue (arq's health-check key is written)."""
-        client = redis.Redis.from_url(self.env["REDIS_URL"])
-        deadline = time.monotonic() + timeout
-        try:
-            while not client.exists(f"{self.env['QUEUE_NAME']}:health-check"):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"no worker polling:\n{self.logs()[-3000:]}")
-                time.sleep(0.05)
-        finally:
-            client.close()
-
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
@@ -152,6 +140,15 @@ class Service:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"service not ready:\n{self.logs()[-3000:]}")
+
+    def wait_workers(self, timeout: float = 60) -> None:
+        """Until `/ready` says a worker consumes the queue (front doors refuse requests before)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if httpx.get(f"{self.url}/ready", timeout=5).status_code == 200:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"no worker became ready:\n{self.logs()[-3000:]}")
 
 
 def service_env(
@@ -209,6 +206,7 @@ def service(
     svc.start("worker-1", "worker")
     try:
         svc.wait_ready()
+        svc.wait_workers()
         yield svc
     finally:
         for name in list(svc.processes):
@@ -250,6 +248,8 @@ def start_service(
             for i in range(workers):
                 svc.start(f"worker-{i + 1}", "worker")
         svc.wait_ready(timeout=60)
+        if embedded or workers:
+            svc.wait_workers()
     except BaseException:
         svc.stop_all()
         raise

@@ -13,10 +13,17 @@ from tests.conftest import API_KEY, Factory, Service
 
 
 def metric(text: str, series: str) -> float:
+    """The sum of every series of `name{a="1",...}` whose labels include the given ones."""
+    name, _, wanted = series.partition("{")
+    want = set(re.findall(r'(\w+="[^"]*")', wanted))
+    total = 0.0
     for line in text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+        head, _, value = line.rpartition(" ")
+        if line.startswith("#") or head.partition("{")[0] != name:
+            continue
+        if want <= set(re.findall(r'(\w+="[^"]*")', head.partition("{")[2])):
+            total += float(value)
+    return total
 
 
 def scrape(service: Service) -> str:

@@ -62,7 +62,9 @@ def test_embedded_mode_answers_without_a_redis_server(service_factory: Factory) 
 
 
 def test_jobs_travel_as_json_never_pickle(service_factory: Factory, redis_url: str) -> None:
-    svc = service_factory(workers=0)  # nobody takes the job: it stays in Redis to be read
+    svc = service_factory(
+        workers=0, FAIL_WITHOUT_WORKERS="false"
+    )  # nobody takes the job: it stays in Redis to be read
     thread = threading.Thread(
         target=lambda: httpx.post(
             f"{svc.url}/v1/chat/completions",

@@ -121,7 +121,7 @@ def test_a_stopped_worker_finishes_its_job_takes_no_new_one_and_exits_0(
     service_factory: Factory, fake_upstream: FakeUpstream, sig: signal.Signals
 ) -> None:
     svc = service_factory(workers=1, WORKER_DRAIN_GRACE_S="60")
-    svc.wait_worker()
+    svc.wait_workers()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
     stream = Stream(svc, WORDS)
     wait_for(lambda: stream.texts, 60, "the first delta")
@@ -143,7 +143,7 @@ def test_a_job_still_running_after_the_grace_period_is_handed_back_and_answered_
     service_factory: Factory, fake_upstream: FakeUpstream
 ) -> None:
     svc = service_factory(workers=1, WORKER_DRAIN_GRACE_S="1")
-    svc.wait_worker()
+    svc.wait_workers()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.4)
     stream = Stream(svc, WORDS)
     wait_for(lambda: len(stream.texts) >= 3, 60, "three deltas")
@@ -162,7 +162,7 @@ def test_a_sigkilled_worker_leaves_no_cli_no_scratch_dir_and_its_job_completes_o
 ) -> None:
     # One CLI slot: the next worker can only run the job once the dead worker's lease is back.
     svc = service_factory(workers=1, IN_PROGRESS_LEASE_S="2", GLOBAL_MAX_CLI="1")
-    svc.wait_worker()
+    svc.wait_workers()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.3)
     stream = Stream(svc, WORDS)
     wait_for(lambda: len(stream.texts) >= 3, 60, "three deltas")

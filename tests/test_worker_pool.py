@@ -227,7 +227,7 @@ def test_interactive_requests_go_ahead_of_queued_bulk_work(
     from litellm_claude.jobs.connection import connect
     from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 
-    svc = make_service(workers=0, WORKER_MAX_JOBS="1", GLOBAL_MAX_CLI="1")
+    svc = make_service(workers=0, WORKER_MAX_JOBS="1", GLOBAL_MAX_CLI="1", FAIL_WITHOUT_WORKERS="false")
     settings = Settings(queue_name=svc.env["QUEUE_NAME"])
 
     async def enqueue_bulk() -> None:
@@ -260,7 +260,7 @@ def _queue_len(svc: Service) -> int:
 def test_the_bulk_priority_header_queues_behind_interactive_requests(
     make_service: Factory, fake_upstream: FakeUpstream
 ) -> None:
-    svc = make_service(workers=0, WORKER_MAX_JOBS="1", GLOBAL_MAX_CLI="1")
+    svc = make_service(workers=0, WORKER_MAX_JOBS="1", GLOBAL_MAX_CLI="1", FAIL_WITHOUT_WORKERS="false")
     results: dict[str, httpx.Response] = {}
 
     def send(name: str, headers: dict[str, str]) -> None:
@@ -286,7 +286,7 @@ def test_the_bulk_priority_header_queues_behind_interactive_requests(
 
 
 def test_a_full_backlog_is_503_with_retry_after_at_once(make_service: Factory) -> None:
-    svc = make_service(workers=0, MAX_QUEUE_DEPTH="1", QUEUE_WAIT_TIMEOUT_S="3")
+    svc = make_service(workers=0, MAX_QUEUE_DEPTH="1", QUEUE_WAIT_TIMEOUT_S="3", FAIL_WITHOUT_WORKERS="false")
     first = threading.Thread(target=lambda: chat(svc, "occupies the queue", model="sonnet"))
     first.start()
     wait_for(lambda: _queue_len(svc) == 1, 10, "the first job to be queued")
@@ -300,14 +300,14 @@ def test_a_full_backlog_is_503_with_retry_after_at_once(make_service: Factory) -
 def test_a_request_not_started_in_time_is_503_and_never_runs(
     make_service: Factory, fake_upstream: FakeUpstream
 ) -> None:
-    svc = make_service(workers=0, QUEUE_WAIT_TIMEOUT_S="1")
+    svc = make_service(workers=0, QUEUE_WAIT_TIMEOUT_S="1", FAIL_WITHOUT_WORKERS="false")
     reply = chat(svc, "nobody picks me up", model="sonnet")
     assert reply.status_code == 503, reply.text
     assert reply.json()["error"]["code"] == "queue_timeout"
     assert int(reply.headers["retry-after"]) > 0
     # the abandoned job was cancelled: a worker that starts later does not run it
     svc.start("worker-1", "worker")
-    svc.wait_worker()
+    svc.wait_workers()
     # The probe below must not depend on starting within 1 s on a loaded machine: an API of its own.
     svc.stop("api")
     svc.start("api", "api", extra_env={"QUEUE_WAIT_TIMEOUT_S": "60"})

@@ -6,5 +6,6 @@ options; `prompt`, `transcript` and `function_calling` shape what the model
 sees) -> `cli_run` (one CLI process through the Claude Agent SDK, its messages
 turned into events; `notice_guard` and `stop_sequences` filter the text;
 `process_tree` kills it) -> `failures` (one table from CLI signal to error).
-`cooldowns` shares usage-limit resets; `settings` builds arq's WorkerSettings.
+`cooldowns` shares usage-limit resets; `settings` builds arq's WorkerSettings;
+`presence` announces the worker on its queue.
 """

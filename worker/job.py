@@ -24,6 +24,7 @@ from litellm_claude.jobs.contract import (
 )
 from litellm_claude.jobs.redis_down import is_redis_down
 from litellm_claude.telemetry import log_context
+from litellm_claude.telemetry.labels import job_labels
 from litellm_claude.telemetry.store import MetricsRecorder
 from litellm_claude.worker import failures
 from litellm_claude.worker.cli_run import run_cli
@@ -143,10 +144,11 @@ async def _record(
     terminal: ResultEvent | ErrorEvent,
     started: float,
 ) -> None:
-    """One job's metrics, in one round trip."""
+    """One job's metrics, in one round trip, by model, priority and caller."""
     metrics = MetricsRecorder(redis, job.queue)
+    labels = job_labels(job)
     if isinstance(terminal, ResultEvent):
-        metrics.inc("lc_jobs_total", labels={"outcome": "succeeded", "code": ""})
+        metrics.inc("lc_jobs_total", labels={**labels, "outcome": "succeeded", "code": ""})
         usage = terminal.usage
         for kind, count in (
             ("input", usage.input_tokens),
@@ -154,17 +156,17 @@ async def _record(
             ("cache_read", usage.cache_read_input_tokens),
             ("cache_creation", usage.cache_creation_input_tokens),
         ):
-            metrics.inc("lc_tokens_total", count, labels={"kind": kind})
-        metrics.inc("lc_cost_usd_total", usage.total_cost_usd or 0.0)
+            metrics.inc("lc_tokens_total", count, labels={**labels, "kind": kind})
+        metrics.inc("lc_cost_usd_total", usage.total_cost_usd or 0.0, labels=labels)
         if publisher.fell_back:
-            metrics.inc("lc_fallbacks_total")
+            metrics.inc("lc_fallbacks_total", labels=labels)
     else:
         outcome = "cancelled" if terminal.error.code == "job_cancelled" else "failed"
-        metrics.inc("lc_jobs_total", labels={"outcome": outcome, "code": terminal.error.code or ""})
-    metrics.observe("lc_queue_wait_seconds", max(0.0, started - job.created))
-    metrics.observe("lc_job_duration_seconds", time.time() - started)
+        metrics.inc("lc_jobs_total", labels={**labels, "outcome": outcome, "code": terminal.error.code or ""})
+    metrics.observe("lc_queue_wait_seconds", max(0.0, started - job.created), labels)
+    metrics.observe("lc_job_duration_seconds", time.time() - started, labels)
     if publisher.first_text_at is not None:
-        metrics.observe("lc_time_to_first_token_seconds", publisher.first_text_at - job.created)
+        metrics.observe("lc_time_to_first_token_seconds", publisher.first_text_at - job.created, labels)
     await metrics.flush()
 
 
