@@ -11,7 +11,8 @@
 # with a local stand-in pass --build-arg PYTHON_IMAGE=python:3.11-slim (docs/operations.md).
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
-# --- Stage 1: the project's wheel, built with a pinned setuptools; nothing of it is shipped but the wheel.
+# --- Stage 1: the project's wheel, built with a pinned setuptools, and its requirements as a
+# list (the project's and the [proxy] extra's, from pyproject.toml). Only these two leave it.
 FROM ${PYTHON_IMAGE} AS wheel
 ARG SETUPTOOLS_VERSION=84.2.1
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONDONTWRITEBYTECODE=1
@@ -19,7 +20,8 @@ RUN pip install "setuptools==${SETUPTOOLS_VERSION}"
 WORKDIR /src
 # The build context is filtered by .dockerignore (no .env, no .venv, no tests).
 COPY . .
-RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels .
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
+    && python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["proxy"]))' > /requirements.txt
 
 # --- Stage 2: the image.
 FROM ${PYTHON_IMAGE}
@@ -28,13 +30,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Dependencies first, from pyproject.toml and requirements.lock only, so a source change
-# reuses this layer: the project's requirements plus the [proxy] extra, every version as
+# Dependencies first, from the requirements list and requirements.lock only, so a change of
+# the source (or of anything else in pyproject.toml) reuses this layer: every version as
 # locked. polars (pulled by litellm[proxy], used only by its FOCUS/CloudZero cost exports)
 # is removed: ~180 MB that neither the proxy nor this project imports.
-COPY pyproject.toml requirements.lock /tmp/deps/
-RUN python -c 'import tomllib; p = tomllib.load(open("/tmp/deps/pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["proxy"]))' > /tmp/deps/requirements.txt \
-    && pip install -c /tmp/deps/requirements.lock -r /tmp/deps/requirements.txt \
+COPY --from=wheel /requirements.txt /tmp/deps/requirements.txt
+COPY requirements.lock /tmp/deps/requirements.lock
+RUN pip install -c /tmp/deps/requirements.lock -r /tmp/deps/requirements.txt \
     && pip uninstall -y polars polars-runtime-32 \
     && rm -rf /tmp/deps
 
