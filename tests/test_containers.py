@@ -8,16 +8,20 @@ as a user would) serves every check; the stack is `docker-compose.yml` plus
 `tests/containers/compose.fake-upstream.yml` (the fake Anthropic upstream as a service, test
 keys instead of `.env`), under a project name and host ports of its own, and is removed with
 everything it created (containers, volumes, networks, pod, image) even when a check fails.
+CONTAINER_TEST_IMAGE=<name> builds under that name and keeps it (its layers then serve as
+the build cache of the next run).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import re
 import secrets
 import shlex
+import signal
 import subprocess
 import time
 import uuid
@@ -178,6 +182,31 @@ def job_id_of(completion_id: str) -> str:
     return "job_" + completion_id.removeprefix("chatcmpl-")
 
 
+def ensure_container_init() -> None:
+    """compose's `init: true` needs podman's init binary, catatonit; the shared script lacks it."""
+    if Path("/usr/libexec/podman/catatonit").exists():
+        return
+    install = ["apt-get", "install", "-y", "-qq", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if run([*install, "catatonit"], env=env, check=False).returncode != 0:
+        run(["apt-get", "update", "-qq", "-o", "DPkg::Lock::Timeout=300"], env=env)
+        run([*install, "catatonit"], env=env)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends the run as Ctrl-C does: teardown still removes the stack."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     script = standin_script()
@@ -186,6 +215,7 @@ def stack() -> Iterator[Stack]:
     if os.geteuid() != 0:
         pytest.skip("the container tests run podman as root (CI runs as root)")
     prepared = run(["bash", str(script)], timeout=900)
+    ensure_container_init()
     compose_bin = re.findall(r"^PODMAN_COMPOSE=(.+)$", prepared.stdout, re.MULTILINE)[-1]
     build_args = run(["bash", str(script), "--build-args"]).stdout.strip()
 
@@ -196,7 +226,9 @@ def stack() -> Iterator[Stack]:
     env.update({k: str(v) for k, v in ports.items()})
     env.update(
         {
-            "LITELLM_CLAUDE_IMAGE": f"localhost/litellm-claude:test-{tag}",
+            "LITELLM_CLAUDE_IMAGE": os.environ.get(
+                "CONTAINER_TEST_IMAGE", f"localhost/litellm-claude:test-{tag}"
+            ),
             "TEST_API_KEY": api_key,
             "TEST_MASTER_KEY": master_key,
             "TEST_OAUTH_TOKEN": f"sk-ant-oat01-test-{secrets.token_urlsafe(16)}",
@@ -213,6 +245,11 @@ def stack() -> Iterator[Stack]:
         api_key=api_key,
         master_key=master_key,
     )
+    with sigterm_as_interrupt():
+        yield from _stack_up(s, build_args)
+
+
+def _stack_up(s: Stack, build_args: str) -> Iterator[Stack]:
     try:
         # One build, as a user would run it; the stand-in base and the host's CA bundle for pip.
         build = s.compose(
@@ -229,7 +266,8 @@ def stack() -> Iterator[Stack]:
         yield s
     finally:
         s.remove_everything()
-        run(["podman", "rmi", "-f", s.image], check=False)
+        if "CONTAINER_TEST_IMAGE" not in os.environ:
+            run(["podman", "rmi", "-f", s.image], check=False)
 
 
 def wait_until_healthy(s: Stack) -> None:
