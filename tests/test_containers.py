@@ -127,9 +127,17 @@ class Stack:
         }
         return {kind: out.split() for kind, out in found.items() if out.split()}
 
+    def down(self, *args: str) -> None:
+        """`down --remove-orphans`: podman-compose 1.6 takes down replica 1 only and cannot remove
+        what the others `--requires` (Redis) while they exist; a second pass removes it."""
+        for _ in range(2):
+            self.compose("down", "--remove-orphans", "-t", "10", *args, timeout=300)
+            if not self.containers(all_states=True):
+                return
+
     def remove_everything(self) -> None:
         """`down -v`, then whatever it left, by this project's label only."""
-        self.compose("down", "-v", "-t", "5", timeout=300, check=False)
+        self.compose("down", "--remove-orphans", "-v", "-t", "5", timeout=300, check=False)
         for kind, names in self.leftovers().items():
             command = {"containers": ["rm", "-f"], "volumes": ["volume", "rm", "-f"]}.get(kind)
             command = command or {"networks": ["network", "rm", "-f"], "pods": ["pod", "rm", "-f"]}[kind]
@@ -272,19 +280,11 @@ def _stack_up(s: Stack, build_args: str) -> Iterator[Stack]:
 
 def wait_until_healthy(s: Stack) -> None:
     """podman-compose ignores `condition: service_healthy` and no timer runs health checks here."""
-    for service in ("redis", *APP_SERVICES):
+    for service in ("redis", *APP_SERVICES, "fake-upstream"):
         names = s.containers(service)
         assert names, f"no container for {service}: {s.compose('ps', check=False).stdout}"
         for name in names:
             wait_until(f"{name} healthy", lambda name=name: s.healthy(name))
-
-    def fake_up() -> bool:
-        try:
-            return httpx.get(f"{s.fake_url}/_fake/stats", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until("the fake upstream", fake_up)
 
 
 # --- The image -------------------------------------------------------------------------------
@@ -295,7 +295,8 @@ def test_one_build_for_all_services_and_no_leftovers_in_the_image(stack: Stack) 
     info = json.loads(run(["podman", "image", "inspect", stack.image]).stdout)[0]
     config = info["Config"]
     assert config["User"] == "app" and not config.get("Volumes"), config
-    assert "/health" in " ".join(config["Healthcheck"]["Test"])  # kept: built with --format docker
+    check = info.get("Healthcheck") or config.get("Healthcheck")  # kept: built with --format docker
+    assert check and "/health" in " ".join(check["Test"]), info
     print(f"image size: {int(info['Size']) / 1e9:.2f} GB")  # shown with -s; the report's size
     probe = (
         "import glob, importlib.util, sys; "
@@ -329,9 +330,10 @@ def test_fake_upstream_host_flag_is_documented(stack: Stack) -> None:
 
 
 def test_health_checks_pass(stack: Stack) -> None:
-    for service in ("redis", *APP_SERVICES):
+    for service in ("redis", *APP_SERVICES, "fake-upstream"):
         for name in stack.containers(service):
-            assert stack.healthy(name), f"{name}: {stack.logs(name)[-2000:]}"
+            # Each check passes (again: these machines are loaded, so a slow run may time out once).
+            wait_until(f"{name}'s health check", lambda name=name: stack.healthy(name), timeout=120)
 
 
 def test_containers_run_as_non_root(stack: Stack) -> None:
@@ -380,10 +382,6 @@ def test_two_workers_share_the_work(stack: Stack) -> None:
     assert set().union(*ran.values()) == jobs
 
 
-@pytest.mark.xfail(
-    reason="needs the worker's SIGTERM drain (branch wip/drain); remove this mark when it lands",
-    strict=False,
-)
 def test_a_job_in_flight_survives_stop_of_its_worker(stack: Stack) -> None:
     """`stop` of the worker running a job: the caller still gets the whole answer, once."""
     worker_service = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["worker"]
@@ -416,7 +414,7 @@ def test_redis_data_survives_down_and_up(stack: Stack) -> None:
     redis_name = stack.one("redis")
     marker = uuid.uuid4().hex
     stack.exec(redis_name, "redis-cli", "SET", "lctest:survives", marker)
-    stack.compose("down", "-t", "10", timeout=300)
+    stack.down()
     assert stack.containers(all_states=True) == []
     stack.compose("up", "-d", "redis", timeout=300)
     redis_name = stack.one("redis")
@@ -425,5 +423,5 @@ def test_redis_data_survives_down_and_up(stack: Stack) -> None:
 
 
 def test_down_leaves_nothing(stack: Stack) -> None:
-    stack.compose("down", "-v", "-t", "10", timeout=300)
+    stack.down("-v")
     assert stack.leftovers() == {}
