@@ -34,7 +34,7 @@ import httpx
 import pytest
 import yaml
 
-from fake_anthropic.answers import reply_text
+from litellm_claude.fake_anthropic.answers import reply_text
 from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.containers

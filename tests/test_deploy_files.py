@@ -31,8 +31,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from config.settings import Settings
-from fake_anthropic import FakeUpstream
+from litellm_claude.config.settings import Settings
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, UPSTREAM_SECRET, free_port, service_env
 
 BIN = Path(sys.executable).parent
