@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--host", help="bind address (default HOST or 127.0.0.1)")
         p.add_argument("--port", type=int, help="port (default PORT or 8080)")
     fake = sub.add_parser("fake-upstream", help="a fake Anthropic API for trying the service offline")
+    fake.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 in a container)")
     fake.add_argument("--port", type=int, default=8900)
+    fake.add_argument("--first-token-delay", type=float, default=0.0, help="seconds")
+    fake.add_argument("--token-delay", type=float, default=0.0, help="seconds between tokens")
     doctor = sub.add_parser("doctor", help="check Redis, the CLI, the Claude sign-in, workers and queues")
     doctor.add_argument("--no-probe", action="store_true", help="skip the one-request sign-in probe")
     doctor.add_argument("--probe-model", default="haiku", help="model for the probe (default haiku)")
@@ -58,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fake-upstream":
         from litellm_claude.fake_anthropic.runner import main as fake_main
 
-        return fake_main(["--port", str(args.port), *rest])
+        delays = ["--first-token-delay", str(args.first_token_delay), "--token-delay", str(args.token_delay)]
+        return fake_main(["--host", args.host, "--port", str(args.port), *delays, *rest])
 
     settings = get_settings()
     overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}

