@@ -123,6 +123,8 @@ async def run_worker(
             log.warning("worker closed while Redis was away (%s)", type(exc).__name__)
         with contextlib.suppress(asyncio.CancelledError):
             await main
+        if (scratch := worker.ctx.get("scratch")) is not None:
+            scratch.close()  # arq skips on_shutdown when its close() meets a Redis error
         await wakeup_redis.aclose()
         await pool.aclose()
 
