@@ -124,7 +124,7 @@ async def run_worker(
         with contextlib.suppress(asyncio.CancelledError):
             await main
         if (scratch := worker.ctx.get("scratch")) is not None:
-            scratch.close()  # arq skips on_shutdown when its close() meets a Redis error
+            scratch.close()  # arq skips on_shutdown when a job task or Redis raises in close()
         await wakeup_redis.aclose()
         await pool.aclose()
 
