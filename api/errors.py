@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 
-from jobs.flow import JobFailed
-from jobs.redis_down import is_redis_down, redis_unavailable_error
-from jobs.replicated import NotReplicated
-from openai_compat.errors import ApiError, error_body, from_validation_errors
+from litellm_claude.jobs.flow import JobFailed
+from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
+from litellm_claude.jobs.replicated import NotReplicated
+from litellm_claude.openai_compat.errors import ApiError, error_body, from_validation_errors
 
 log = logging.getLogger(__name__)
 

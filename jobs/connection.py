@@ -15,8 +15,8 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 from redis.sentinel import Sentinel as SyncSentinel
 
-from jobs import codec
-from jobs.redis_url import is_sentinel, parse_sentinel
+from litellm_claude.jobs import codec
+from litellm_claude.jobs.redis_url import is_sentinel, parse_sentinel
 
 CONNECT_TIMEOUT_S = 5.0
 R = TypeVar("R", bound=Redis)

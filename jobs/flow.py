@@ -17,9 +17,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
-from jobs.client import AnyEvent, JobClient, JobRefused
-from jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
-from jobs.redis_down import is_redis_down, redis_unavailable_error
+from litellm_claude.jobs.client import AnyEvent, JobClient, JobRefused
+from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
+from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
 
 log = logging.getLogger(__name__)
 # Errors after which the job may still be running and must be stopped.

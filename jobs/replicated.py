@@ -17,8 +17,8 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
-from jobs.connection import connect
-from jobs.contract import JobError
+from litellm_claude.jobs.connection import connect
+from litellm_claude.jobs.contract import JobError
 
 
 class NotReplicated(Exception):

@@ -9,13 +9,13 @@ import logging
 import uvicorn
 from arq import ArqRedis, Worker
 
-from api.app import create_app
-from config.settings import Settings
-from jobs.connection import async_client, connect
-from jobs.redis_down import is_redis_down
-from worker.settings import worker_kwargs
-from worker.supervisor import OutageSafeWorker, RedisHealth, run_supervised
-from worker.wakeup import wake_on_submit
+from litellm_claude.api.app import create_app
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.connection import async_client, connect
+from litellm_claude.jobs.redis_down import is_redis_down
+from litellm_claude.worker.settings import worker_kwargs
+from litellm_claude.worker.supervisor import OutageSafeWorker, RedisHealth, run_supervised
+from litellm_claude.worker.wakeup import wake_on_submit
 
 log = logging.getLogger(__name__)
 

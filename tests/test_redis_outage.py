@@ -26,9 +26,9 @@ import httpx
 import litellm
 import pytest
 
-from config.settings import get_settings
-from fake_anthropic import FakeUpstream
-from provider.custom_handler import claude_code_provider
+from litellm_claude.config.settings import get_settings
+from litellm_claude.fake_anthropic import FakeUpstream
+from litellm_claude.provider.custom_handler import claude_code_provider
 from tests.conftest import API_KEY, Factory
 from tests.redis_procs import RedisProc, poll
 

@@ -27,13 +27,13 @@ import httpx
 import litellm
 import pytest
 
-from config.settings import get_settings
-from jobs.redis_url import RedisUrlError, parse_sentinel
-from provider.custom_handler import claude_code_provider
-from service.doctor import redact_url
+from litellm_claude.config.settings import get_settings
+from litellm_claude.jobs.redis_url import RedisUrlError, parse_sentinel
+from litellm_claude.provider.custom_handler import claude_code_provider
+from litellm_claude.service.doctor import redact_url
+from litellm_claude.worker.settings import redis_settings
 from tests.conftest import API_KEY, REPO, Factory
 from tests.redis_procs import SentinelCluster, poll
-from worker.settings import redis_settings
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -167,7 +167,7 @@ def test_sentinel_failover_under_load(
 
     # The doctor finds the primary through the Sentinels.
     doctor = subprocess.run(
-        [sys.executable, "-m", "service.cli", "doctor", "--no-probe"],
+        [sys.executable, "-m", "litellm_claude.service.cli", "doctor", "--no-probe"],
         cwd=REPO, env=svc.env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert any(line.startswith("ok redis:") for line in doctor.stdout.splitlines()), doctor.stdout

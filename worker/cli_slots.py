@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
-from jobs import keys
-from jobs.redis_down import is_redis_down
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.redis_down import is_redis_down
 
 _ACQUIRE = """
 local now = tonumber(ARGV[1])

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from arq import Worker
 from redis.asyncio import Redis
 
-from jobs.redis_down import is_redis_down
+from litellm_claude.jobs.redis_down import is_redis_down
 
 log = logging.getLogger(__name__)
 BACKOFF_S = (0.1, 0.2, 0.5, 1.0, 2.0)

@@ -17,8 +17,8 @@ from arq.utils import timestamp_ms
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from jobs import keys
-from jobs.redis_down import is_redis_down
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.redis_down import is_redis_down
 
 log = logging.getLogger(__name__)
 WAIT_S = 5
