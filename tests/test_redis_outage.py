@@ -125,6 +125,7 @@ def test_redis_killed_and_restarted_under_load_loses_nothing_accepted(
         workers=2, REDIS_URL=private_redis.url(), IN_PROGRESS_LEASE_S="3", WORKER_MAX_JOBS="2"
     )
     pids = {name: proc.pid for name, proc in svc.processes.items()}
+    poll(lambda: svc.logs().count("Starting worker for") >= 2, 60, "both workers to take jobs")
     poll(lambda: status(svc.url, "/ready") == 200, 30, "/ready before the outage")
 
     # Load: async jobs accepted before the outage (some run, some wait), and one open stream.
@@ -171,7 +172,7 @@ def test_redis_killed_and_restarted_under_load_loses_nothing_accepted(
     ready = httpx.get(f"{svc.url}/ready", timeout=10)
     assert ready.status_code == 503 and ready.json()["checks"]["redis"].startswith("unreachable")
     assert status(svc.url, "/health") == 200
-    poll(lambda: svc.logs().count("Redis connection lost") >= 2, 20, "both workers to log the outage")
+    poll(lambda: svc.logs().count("Redis connection lost") >= 2, 30, "both workers to log the outage")
     assert all(proc.poll() is None for proc in svc.processes.values()), svc.logs()[-3000:]
     print(f"outage observed for {time.monotonic() - outage_started:.1f} s")
 
@@ -202,6 +203,7 @@ def test_redis_killed_and_restarted_under_load_loses_nothing_accepted(
 def test_serve_rides_out_a_redis_restart(service_factory: Factory, private_redis: RedisProc) -> None:
     """`serve` (API and worker in one process) on a REDIS_URL: the in-process worker comes back too."""
     svc = service_factory(embedded=True, REDIS_URL=private_redis.url())
+    poll(lambda: "Starting worker for" in svc.logs(), 60, "the worker to take jobs")
     poll(lambda: status(svc.url, "/ready") == 200, 30, "/ready")
     private_redis.kill()
     poll(lambda: status(svc.url, "/ready") == 503, 20, "/ready to say 503")
@@ -209,7 +211,7 @@ def test_serve_rides_out_a_redis_restart(service_factory: Factory, private_redis
     assert_redis_unavailable(
         httpx.post(f"{svc.url}/v1/chat/completions", json=chat_body("x"), headers=HEADERS)
     )
-    poll(lambda: "Redis connection lost" in svc.logs(), 20, "the worker to log the outage")
+    poll(lambda: "Redis connection lost" in svc.logs(), 30, "the worker to log the outage")
     private_redis.start()
     poll(lambda: status(svc.url, "/ready") == 200, 30, "/ready after Redis is back")
     reply = httpx.post(

@@ -163,6 +163,7 @@ def test_sentinel_failover_under_load(
         lambda: httpx.get(f"{svc.url}/ready", timeout=5).status_code == 200, 30, "/ready on the Sentinel URL"
     )
     pids = {name: proc.pid for name, proc in svc.processes.items()}
+    poll(lambda: "Starting worker for" in svc.logs(), 60, "the worker to take jobs")
 
     # The doctor finds the primary through the Sentinels.
     doctor = subprocess.run(
