@@ -89,7 +89,9 @@ async def result(
             raise
         final = ErrorEvent(error=redis_unavailable_error())
     if isinstance(final, ErrorEvent):
-        if final.error.code in ABANDONED_CODES:
+        if final.error.code == "redis_unavailable":
+            cancel_soon(client, job)  # retried in the background until Redis is back
+        elif final.error.code in ABANDONED_CODES:
             await client.cancel(job)  # before the caller hears of it: the job must never start now
         raise JobFailed(final.error)
     return final
