@@ -8,9 +8,12 @@ from arq import func
 from arq.connections import RedisSettings
 
 from config.settings import Settings, get_settings
+from config.signins import load_signins
 from jobs import codec, keys
 from worker.cli_slots import CliSlots
 from worker.job import run_completion
+
+HOLD_TRIES = 1_000_000
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -20,8 +23,11 @@ def redis_settings(url: str) -> RedisSettings:
 def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
     """Keyword arguments for `arq.Worker` (also usable as a WorkerSettings class body)."""
 
+    signins = load_signins(settings)  # a bad SIGNINS stops the worker at start, with its reason
+
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
+        ctx["signins"] = signins
         ctx["cli_slots"] = CliSlots(
             ctx["redis"],
             queue=settings.queue_name,
@@ -34,7 +40,8 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
             func(
                 run_completion,
                 name=keys.WORKER_FUNCTION,
-                max_tries=settings.worker_max_tries,
+                # holds of bulk work are arq retries too; run_completion counts real tries itself
+                max_tries=HOLD_TRIES,
                 timeout=settings.job_timeout_s + 30,
             )
         ],
