@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from api import batches, chat, jobs, models, openai_batches, operations, responses
+from api import batches, chat, jobs, models, openai_batches, operations, responses, status
 from api.errors import install_error_handlers
 from api.request_id import RequestIdMiddleware
 from config.settings import Settings, get_settings
+from config.signins import load_signins
 from jobs.client import JobClient
 from jobs.connection import connect
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
 
     app = FastAPI(title="litellm-claude", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.signins = load_signins(settings)  # names and kinds for the status endpoint and /metrics
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(operations.router)
@@ -45,5 +47,6 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app.include_router(batches.router)  # before jobs: /v1/jobs/batch is not a job id
     app.include_router(jobs.router)
     app.include_router(openai_batches.router)
+    app.include_router(status.router)
 
     return app

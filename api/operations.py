@@ -41,5 +41,6 @@ async def ready(request: Request) -> JSONResponse:
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
     settings = request.app.state.settings
-    text = await render(request.app.state.redis, settings.queue_name)
+    signins = [(s.name, s.kind) for s in request.app.state.signins]
+    text = await render(request.app.state.redis, settings.queue_name, signins)
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
 from jobs import keys
+from jobs.accounts import read_accounts
 from telemetry.store import BUCKETS
 
 HISTOGRAMS = {
@@ -19,6 +21,7 @@ COUNTER_HELP = {
     "lc_fallbacks_total": "Jobs answered by a fallback model.",
     "lc_tokens_total": "Tokens reported by the CLI, by kind.",
     "lc_cost_usd_total": "Cost reported by the CLI, in USD.",
+    "lc_bulk_holds_total": "Times bulk work was put back to wait (sign-ins above BULK_PAUSE_AT_UTILIZATION).",
 }
 
 
@@ -26,7 +29,7 @@ def _name(field: str) -> str:
     return field.split("{", 1)[0]
 
 
-async def render(redis: Redis, queue: str) -> str:
+async def render(redis: Redis, queue: str, signins: Sequence[tuple[str, str]] = ()) -> str:
     lines: list[str] = []
     counters = {k.decode(): float(v) for k, v in (await redis.hgetall(keys.metrics_counters(queue))).items()}
     for name, help_text in COUNTER_HELP.items():
@@ -47,13 +50,44 @@ async def render(redis: Redis, queue: str) -> str:
     lines.append(f'lc_queue_depth{{queue="{queue}"}} {await redis.zcard(queue)}')
     now_ms = int(time.time() * 1000)
     cli = await redis.zcount(keys.cli_slots(queue), now_ms, "+inf")
-    cooldowns = [k async for k in redis.scan_iter(match=keys.cooldown(queue, "*"), count=100)]
+    cooldowns = [k async for k in redis.scan_iter(match=keys.cooldown(queue, "*", "*"), count=100)]
     lines += [
         "# HELP lc_cli_processes CLI processes running across all workers.",
         "# TYPE lc_cli_processes gauge",
         f"lc_cli_processes {cli}",
-        "# HELP lc_cooldowns_active Models skipped until their usage limit resets.",
+        "# HELP lc_cooldowns_active Sign-in scopes (account or model family) skipped until a limit resets.",
         "# TYPE lc_cooldowns_active gauge",
         f"lc_cooldowns_active {len(cooldowns)}",
     ]
+    lines += await _account_lines(redis, queue, signins)
     return "\n".join(lines) + "\n"
+
+
+async def _account_lines(redis: Redis, queue: str, signins: Sequence[tuple[str, str]]) -> list[str]:
+    """Per sign-in and window: utilization, reset time, and seconds left in a cooldown."""
+    now = time.time()
+    states = await read_accounts(redis, queue, signins)
+    lines = [
+        "# HELP lc_account_utilization Latest utilization (0-1) of a sign-in's limit window.",
+        "# TYPE lc_account_utilization gauge",
+    ]
+    resets = [
+        "# HELP lc_account_window_reset_timestamp_seconds When a sign-in's limit window resets.",
+        "# TYPE lc_account_window_reset_timestamp_seconds gauge",
+    ]
+    cooling = [
+        "# HELP lc_account_cooldown_seconds Seconds until a limited sign-in scope may be used again.",
+        "# TYPE lc_account_cooldown_seconds gauge",
+    ]
+    for state in states:
+        for window in sorted((w for w in state.windows.values() if w.current(now)), key=lambda w: w.window):
+            labels = f'signin="{state.name}",window="{window.window}"'
+            if window.utilization is not None:
+                lines.append(f"lc_account_utilization{{{labels}}} {window.utilization:g}")
+            if window.reset_at is not None:
+                resets.append(f"lc_account_window_reset_timestamp_seconds{{{labels}}} {window.reset_at:g}")
+        for cooldown in state.cooldowns.values():
+            if cooldown.reset_at > now:
+                labels = f'signin="{state.name}",scope="{cooldown.scope}",window="{cooldown.window}"'
+                cooling.append(f"lc_account_cooldown_seconds{{{labels}}} {cooldown.reset_at - now:.0f}")
+    return lines + resets + cooling

@@ -155,6 +155,9 @@ async def _hold(redis: Redis, job: CompletionJob, until: float) -> None:
         pipe.incr(keys.held(job.id))
         pipe.expire(keys.held(job.id), int(job.timeout_s) + QUEUED_JOB_TTL_S_INT)
         await pipe.execute()
+    metrics = MetricsRecorder(redis, job.queue)
+    metrics.inc("lc_bulk_holds_total")
+    await metrics.flush()
     log.info("job %s: bulk work held until %s (sign-ins above BULK_PAUSE_AT_UTILIZATION)", job.id, int(until))
 
 
