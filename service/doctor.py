@@ -24,8 +24,12 @@ from typing import Literal, TextIO
 
 import redis
 from arq.constants import health_check_key_suffix
+from redis.asyncio import Redis as AsyncRedis
 
 from config.settings import Settings
+from config.signins import load_signins
+from jobs.accounts import AccountState, iso, read_accounts
+from jobs.windows import label
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
 MASK = "***"
@@ -381,11 +385,50 @@ def run_checks(settings: Settings, *, probe: bool = True, probe_model: str = "ha
     try:
         results.extend(check_workers(client, settings))
         results.append(check_queues(client, settings))
+        results.extend(check_accounts(settings))
     except redis.RedisError as exc:
         results.append(CheckResult("workers", "FAIL", f"Redis error: {exc}", "check Redis and run again"))
     finally:
         client.close()
     return results
+
+
+def check_accounts(settings: Settings) -> list[CheckResult]:
+    """Each sign-in's limit windows as the workers last saw them (utilization, resets, cooldowns)."""
+    try:
+        signins = load_signins(settings)
+    except (ValueError, OSError) as exc:
+        return [CheckResult("sign-ins", "FAIL", str(exc), "fix SIGNINS / SIGNINS_FILE (docs/operations.md)")]
+    assert settings.redis_url is not None
+
+    async def read() -> list[AccountState]:
+        client = AsyncRedis.from_url(settings.redis_url or "", socket_connect_timeout=3)
+        try:
+            return await read_accounts(client, settings.queue_name, [(s.name, s.kind) for s in signins])
+        finally:
+            await client.aclose()
+
+    return [describe_account(state) for state in asyncio.run(read())]
+
+
+def describe_account(state: AccountState, now: float | None = None) -> CheckResult:
+    now = time.time() if now is None else now
+    name = f"account {state.name} ({state.kind})"
+    windows = [w for w in state.windows.values() if w.current(now) and w.utilization is not None]
+    shown = ", ".join(
+        f"{label(w.window)} {w.utilization * 100:.0f}% (resets {iso(w.reset_at) or '?'})"  # type: ignore[operator]
+        for w in sorted(windows, key=lambda w: w.window)
+    )
+    live = sorted((c for c in state.cooldowns.values() if c.reset_at > now), key=lambda c: c.reset_at)
+    if live:
+        limited = "; ".join(f"{label(c.window)} reached ({c.scope}) until {iso(c.reset_at)}" for c in live)
+        return CheckResult(
+            name,
+            "warn",
+            f"limited: {limited}" + (f"; {shown}" if shown else ""),
+            "wait for the reset, or add another sign-in (SIGNINS)",
+        )
+    return CheckResult(name, "ok", shown or "no limit readings yet (they arrive with OAuth answers)")
 
 
 def exit_code(results: Iterable[CheckResult]) -> int:

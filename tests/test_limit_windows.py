@@ -193,3 +193,30 @@ def test_signins_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "sk-secret" not in str(bad.value)
     (default,) = load_signins(Settings(anthropic_api_key="sk-ant-api-xyz"))
     assert default.name == "default" and default.kind == "api_key"
+
+
+def test_doctor_describes_each_account() -> None:
+    from service.doctor import describe_account
+
+    state = _state("a", "oauth", 0.42)
+    ok = describe_account(state, NOW)
+    assert ok.status == "ok" and "5-hour limit 42%" in ok.detail
+    state.cooldowns["account"] = accounts.Cooldown("account", "five_hour", NOW + 600)
+    limited = describe_account(state, NOW)
+    assert limited.status == "warn" and "until 2026-11-25T20:10:00Z" in limited.detail
+
+
+def test_stored_readings_are_safe_whatever_the_event_says() -> None:
+    raw = {
+        "status": "rejected",
+        "rateLimitType": "seven_day",
+        "resetsAt": NOW + 10 * 365 * 86400,
+        "unifiedWindows": {
+            'bad"name': {"utilization": 0.5},
+            "five_hour": {"utilization": 7, "resetsAt": NOW},
+        },
+    }
+    by_window = {r.window: r for r in limits.readings(raw, NOW)}
+    assert set(by_window) == {"seven_day", "five_hour"}
+    assert by_window["seven_day"].reset_at == NOW + 7 * 86400 and by_window["seven_day"].utilization == 1.0
+    assert by_window["five_hour"].utilization == 1.0

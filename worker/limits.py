@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 STATUSES = frozenset({"allowed", "allowed_warning", "rejected"})
 WINDOW_LENGTH_S = {"five_hour": 5 * 3600.0, "seven_day": 7 * 86400.0}
+WINDOW_NAME_RE = re.compile(r"[a-z0-9_]{1,40}")
 DEFAULT_WAIT_S = 60.0  # a refusal whose reset is unknown, past or absurd: look again after this
 
 # The CLI's names for windows in its refusal texts (five_hour is also "session limit").
@@ -99,9 +100,7 @@ def sane_reset(window: str, reset_at: float | None, now: float | None = None) ->
             DEFAULT_WAIT_S,
         )
         return now + DEFAULT_WAIT_S
-    longest = WINDOW_LENGTH_S.get(
-        window, WINDOW_LENGTH_S["seven_day"] if window in KNOWN_WINDOWS else WINDOW_LENGTH_S["five_hour"]
-    )
+    longest = _longest(window)
     if reset_at - now > longest + DEFAULT_WAIT_S:
         log.warning(
             "limit %s reports a reset %.0f s away, longer than the window; capping at %.0f s",
@@ -130,47 +129,60 @@ def _status(value: Any) -> str:
     return value if value in STATUSES else "unknown"
 
 
-def readings(raw: dict[str, Any] | None) -> list[WindowReading]:
-    """Every window a `rate_limit_event` reports (its `raw` dict); malformed parts are skipped."""
+def readings(raw: dict[str, Any] | None, now: float | None = None) -> list[WindowReading]:
+    """Every window a `rate_limit_event` reports (its `raw` dict), made safe to store.
+
+    Malformed parts and odd window names are skipped; utilization is kept within
+    0..1 (1 for a refusal that gives none); a reset further away than the window
+    can last is cut to its length, so a stored window never looks busy for years.
+    """
     if not isinstance(raw, dict):
         return []
+    now = time.time() if now is None else now
     found: dict[str, WindowReading] = {}
     windows = raw.get("unifiedWindows")
-    if isinstance(windows, dict):
-        for name, info in windows.items():
-            if not isinstance(name, str) or not isinstance(info, dict):
-                continue
-            utilization = _number(info.get("utilization"))
-            found[name] = WindowReading(
-                name,
-                _status(info.get("status")),
-                None if utilization is None else min(max(utilization, 0.0), 1.0),
-                _number(info.get("resetsAt")),
-            )
+    for name, info in windows.items() if isinstance(windows, dict) else ():
+        if isinstance(info, dict):
+            _add(found, name, info.get("status"), info.get("utilization"), info.get("resetsAt"), now)
     main = raw.get("rateLimitType")
-    if isinstance(main, str) and main:
-        status = _status(raw.get("status"))
-        utilization = _number(raw.get("utilization"))
-        known = found.get(main)
-        if known is None or status == "rejected":
-            found[main] = WindowReading(
-                main,
-                status if known is None or status == "rejected" else known.status,
-                min(max(utilization, 0.0), 1.0)
-                if utilization is not None
-                else (known.utilization if known else None),
-                _number(raw.get("resetsAt")) or (known.reset_at if known else None),
-            )
+    known = found.get(main) if isinstance(main, str) else None
+    if known is None or raw.get("status") == "rejected":
+        utilization = raw.get("utilization", known.utilization if known else None)
+        reset = raw.get("resetsAt") or (known.reset_at if known else None)
+        _add(found, main, raw.get("status"), utilization, reset, now)
     unknown = [name for name in found if name not in KNOWN_WINDOWS]
     if unknown:
         log.info("rate limit event names windows this service does not know: %s", ", ".join(sorted(unknown)))
     return list(found.values())
 
 
+def _add(
+    found: dict[str, WindowReading], name: Any, status: Any, utilization: Any, reset: Any, now: float
+) -> None:
+    if not isinstance(name, str) or not WINDOW_NAME_RE.fullmatch(name):
+        return
+    state = _status(status)
+    used = _number(utilization)
+    if used is None and state == "rejected":
+        used = 1.0
+    reset_at = _number(reset)
+    longest = _longest(name)
+    if reset_at is not None and reset_at > now + longest + DEFAULT_WAIT_S:
+        reset_at = now + longest
+    found[name] = WindowReading(name, state, None if used is None else min(max(used, 0.0), 1.0), reset_at)
+
+
+def _longest(window: str) -> float:
+    """The longest a window can last: its length; a week for other known ones, 5 h for unknown ones."""
+    if window in WINDOW_LENGTH_S:
+        return WINDOW_LENGTH_S[window]
+    return WINDOW_LENGTH_S["seven_day" if window in KNOWN_WINDOWS else "five_hour"]
+
+
 def hit_from_event(raw: dict[str, Any] | None, now: float | None = None) -> LimitHit | None:
     """The refusal a `rate_limit_event` announces (status rejected), if any."""
     if not isinstance(raw, dict) or raw.get("status") != "rejected":
-        rejected = [r for r in readings(raw) if r.status == "rejected"]
+        rejected = [r for r in readings(raw, now) if r.status == "rejected"]
         if not rejected:
             return None
         first = rejected[0]
