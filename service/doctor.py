@@ -279,6 +279,26 @@ def check_signin(settings: Settings, cli: Path | None) -> CheckResult:
     return CheckResult("sign-in", "ok", f"using {used}")
 
 
+def check_signins(settings: Settings, cli: Path | None) -> list[CheckResult]:
+    """SIGNINS: each named sign-in as the CLI sees it with that sign-in's own environment."""
+    try:
+        signins = load_signins(settings)
+    except (ValueError, OSError) as exc:
+        return [CheckResult("sign-ins", "FAIL", str(exc), "fix SIGNINS / SIGNINS_FILE (docs/operations.md)")]
+    results = []
+    for signin in signins:
+        env = {**os.environ, **signin.cli_env(settings)}
+        status = cli_auth_status(cli, env) if cli else None
+        name = f"sign-in {signin.name} ({signin.kind})"
+        if status is None:
+            results.append(CheckResult(name, "ok", "configured (not confirmed: the CLI could not be asked)"))
+        elif not status.get("loggedIn"):
+            results.append(CheckResult(name, "FAIL", "the CLI finds no sign-in with it", SIGN_IN_FIX))
+        else:
+            results.append(CheckResult(name, "ok", f"using {describe_auth(status, env)}"))
+    return results
+
+
 # --- The probe: one real request through the CLI ------------------------------------
 
 
@@ -371,14 +391,20 @@ def run_checks(settings: Settings, *, probe: bool = True, probe_model: str = "ha
     results, client = check_redis(settings)
     cli_result, cli = check_cli(settings)
     results.append(cli_result)
-    signin = check_signin(settings, cli)
-    results.append(signin)
-    if not probe:
-        results.append(CheckResult("sign-in works", "skip", "not probed (--no-probe)"))
-    elif cli is None or signin.status == "FAIL":
-        results.append(CheckResult("sign-in works", "skip", "no CLI or no sign-in to probe"))
+    if settings.signins or settings.signins_file:
+        results.extend(check_signins(settings, cli))
+        results.append(
+            CheckResult("sign-in works", "skip", "not probed with SIGNINS (see the account lines)")
+        )
     else:
-        results.append(probe_signin(settings, cli, probe_model, signin.detail))
+        signin = check_signin(settings, cli)
+        results.append(signin)
+        if not probe:
+            results.append(CheckResult("sign-in works", "skip", "not probed (--no-probe)"))
+        elif cli is None or signin.status == "FAIL":
+            results.append(CheckResult("sign-in works", "skip", "no CLI or no sign-in to probe"))
+        else:
+            results.append(probe_signin(settings, cli, probe_model, signin.detail))
     if client is None:
         results.append(CheckResult("workers", "skip", "no shared Redis to look at"))
         return results
