@@ -60,10 +60,6 @@ class SignIn(BaseModel):
         """Subscriptions (OAuth or a login) have limit windows; API keys are pay-per-token."""
         return self.kind != "api_key"
 
-    def public(self) -> dict[str, str]:
-        """What may be shown anywhere: name and kind."""
-        return {"name": self.name, "kind": self.kind}
-
     def cli_env(self, settings: Settings) -> dict[str, str]:
         """The CLI's environment for this sign-in: the deployment's, with only this credential."""
         env = settings.cli_env()
