@@ -220,3 +220,15 @@ def test_stored_readings_are_safe_whatever_the_event_says() -> None:
     assert set(by_window) == {"seven_day", "five_hour"}
     assert by_window["seven_day"].reset_at == NOW + 7 * 86400 and by_window["seven_day"].utilization == 1.0
     assert by_window["five_hour"].utilization == 1.0
+
+
+def test_the_notice_guard_holds_back_the_new_limit_texts() -> None:
+    from worker.notice_guard import NoticeGuard
+
+    guard = NoticeGuard()
+    assert guard.feed("You've hit your ") == ""
+    assert guard.feed("5-hour limit · resets 8:12pm (UTC)") == ""
+    assert guard.notice and guard.flush() == ""
+    ordinary = NoticeGuard()
+    assert ordinary.feed("You've hit your ") == ""
+    assert ordinary.feed("stride today.") == "You've hit your stride today."
