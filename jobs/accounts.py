@@ -3,8 +3,8 @@
 Workers write it (from the CLI's rate_limit_events and refusals); the API's
 status endpoint, /metrics, `litellm-claude doctor` and the worker's routing read
 it through `read_accounts`, the one reading function a status command or
-dashboard should call. Cooldowns expire in Redis at their reset (TTL), so none
-can outlive it.
+dashboard should call. A cooldown is read only until its reset time, so none
+can outlive it. Two hashes per sign-in, read in one round trip (no key scans).
 """
 
 from __future__ import annotations
@@ -133,51 +133,53 @@ async def record_readings(
 async def set_cooldown(
     redis: Redis, queue: str, signin: str, scope: str, window: str, reset_at: float
 ) -> None:
-    """Stop `scope` on `signin` until `reset_at` (the key expires then)."""
-    ttl_ms = int((reset_at - time.time()) * 1000)
-    if ttl_ms > 0:
-        value = json.dumps({"window": window, "reset_at": reset_at})
-        await redis.set(keys.cooldown(queue, signin, scope), value, px=ttl_ms)
+    """Stop `scope` on `signin` until `reset_at` (readers ignore it from then on)."""
+    if reset_at > time.time():
+        key = keys.cooldowns(queue, signin)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, scope, json.dumps({"window": window, "reset_at": reset_at}))
+            pipe.expire(key, WINDOWS_TTL_S)
+            await pipe.execute()
 
 
 async def clear_cooldown(redis: Redis, queue: str, signin: str, scope: str) -> None:
-    await redis.delete(keys.cooldown(queue, signin, scope))
+    await redis.hdel(keys.cooldowns(queue, signin), scope)
 
 
 async def read_accounts(redis: Redis, queue: str, signins: Sequence[tuple[str, str]]) -> list[AccountState]:
-    """The state of each `(name, kind)` sign-in: its windows and live cooldowns."""
+    """The state of each `(name, kind)` sign-in, its windows and live cooldowns, in one round trip."""
     if not signins:
         return []
     async with redis.pipeline(transaction=False) as pipe:
         for name, _ in signins:
             pipe.hgetall(keys.account_windows(queue, name))
+            pipe.hgetall(keys.cooldowns(queue, name))
         results = await pipe.execute()
-    cooldown_keys = [k async for k in redis.scan_iter(match=keys.cooldown(queue, "*", "*"), count=200)]
-    values = await redis.mget(cooldown_keys) if cooldown_keys else []
-    states = {name: AccountState(name, kind) for name, kind in signins}
-    for (name, _), raw in zip(signins, results, strict=True):
-        for window, value in (raw or {}).items():
-            parsed = _loads(value)
-            if parsed is None:
-                continue
-            window_name = window.decode() if isinstance(window, bytes) else str(window)
-            states[name].windows[window_name] = WindowState(
-                window_name,
+    now = time.time()
+    states = []
+    for index, (name, kind) in enumerate(signins):
+        state = AccountState(name, kind)
+        for field_name, parsed in _entries(results[2 * index]):
+            state.windows[field_name] = WindowState(
+                field_name,
                 str(parsed.get("status", "unknown")),
                 _float(parsed.get("utilization")),
                 _float(parsed.get("reset_at")),
                 _float(parsed.get("updated_at")) or 0.0,
             )
-    prefix_len = len(keys.cooldown(queue, "", ""))  # "<queue>:cooldown::"
-    for key, value in zip(cooldown_keys, values, strict=True):
-        text = key.decode() if isinstance(key, bytes) else str(key)
-        name, _, scope = text[prefix_len - 1 :].partition(":")
+        for scope, parsed in _entries(results[2 * index + 1]):
+            reset_at = _float(parsed.get("reset_at"))
+            if reset_at is not None and reset_at > now:
+                state.cooldowns[scope] = Cooldown(scope, str(parsed.get("window", "")), reset_at)
+        states.append(state)
+    return states
+
+
+def _entries(raw: dict[Any, Any] | None) -> Iterable[tuple[str, dict[str, Any]]]:
+    for key, value in (raw or {}).items():
         parsed = _loads(value)
-        if name in states and parsed is not None and _float(parsed.get("reset_at")) is not None:
-            states[name].cooldowns[scope] = Cooldown(
-                scope, str(parsed.get("window", "")), float(parsed["reset_at"])
-            )
-    return [states[name] for name, _ in signins]
+        if parsed is not None:
+            yield (key.decode() if isinstance(key, bytes) else str(key)), parsed
 
 
 def _loads(value: Any) -> dict[str, Any] | None:

@@ -35,9 +35,9 @@ def wakeup(queue: str) -> str:
     return f"{queue}:wakeup"
 
 
-def cooldown(queue: str, signin: str, scope: str) -> str:
-    """Set while a sign-in is limited for `scope` (account, or a model family); TTL ends at the reset."""
-    return f"{queue}:cooldown:{signin}:{scope}"
+def cooldowns(queue: str, signin: str) -> str:
+    """Hash of a sign-in's cooldowns (field = scope: account or a model family; value = JSON window/reset)."""
+    return f"{queue}:account:{signin}:cooldowns"
 
 
 def account_windows(queue: str, signin: str) -> str:

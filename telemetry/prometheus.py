@@ -50,14 +50,10 @@ async def render(redis: Redis, queue: str, signins: Sequence[tuple[str, str]] = 
     lines.append(f'lc_queue_depth{{queue="{queue}"}} {await redis.zcard(queue)}')
     now_ms = int(time.time() * 1000)
     cli = await redis.zcount(keys.cli_slots(queue), now_ms, "+inf")
-    cooldowns = [k async for k in redis.scan_iter(match=keys.cooldown(queue, "*", "*"), count=100)]
     lines += [
         "# HELP lc_cli_processes CLI processes running across all workers.",
         "# TYPE lc_cli_processes gauge",
         f"lc_cli_processes {cli}",
-        "# HELP lc_cooldowns_active Sign-in scopes (account or model family) skipped until a limit resets.",
-        "# TYPE lc_cooldowns_active gauge",
-        f"lc_cooldowns_active {len(cooldowns)}",
     ]
     lines += await _account_lines(redis, queue, signins)
     return "\n".join(lines) + "\n"
@@ -90,4 +86,12 @@ async def _account_lines(redis: Redis, queue: str, signins: Sequence[tuple[str, 
             if cooldown.reset_at > now:
                 labels = f'signin="{state.name}",scope="{cooldown.scope}",window="{cooldown.window}"'
                 cooling.append(f"lc_account_cooldown_seconds{{{labels}}} {cooldown.reset_at - now:.0f}")
-    return lines + resets + cooling
+    active = sum(1 for state in states for c in state.cooldowns.values() if c.reset_at > now)
+    return [
+        *lines,
+        *resets,
+        *cooling,
+        "# HELP lc_cooldowns_active Sign-in scopes (account or model family) skipped until a limit resets.",
+        "# TYPE lc_cooldowns_active gauge",
+        f"lc_cooldowns_active {active}",
+    ]
