@@ -229,7 +229,8 @@ async def _run_chain(
             redis, job.queue, signin.name, [r for raw in events for r in limits.readings(raw)]
         )
         if outcome.result is not None:
-            await clear_cooldown(redis, job.queue, signin.name, family(model))
+            if family(model) in states[signin.name].cooldowns:  # set by a job that raced this one
+                await clear_cooldown(redis, job.queue, signin.name, family(model))
             publisher.fell_back = model != job.cli_model
             return outcome.result
         last = outcome.failure
