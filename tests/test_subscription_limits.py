@@ -71,7 +71,7 @@ def test_five_hour_rejection_is_429_until_the_reset_then_service_resumes(
     service_factory: Factory, fake_upstream: FakeUpstream
 ) -> None:
     svc = oauth_service(service_factory)
-    reset = time.time() + 20
+    reset = time.time() + 30  # far enough for a slow first CLI run, near enough to wait for
     fake_upstream.state.set_limits(TOKEN_A, windows(five_hour=("rejected", 1.0, reset)))
     first = chat(svc, "over the limit")
     assert first.status_code == 429, first.text
