@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from api.auth import require_api_key
-from jobs.accounts import read_accounts
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.jobs.accounts import read_accounts
 
 router = APIRouter()
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, model_validator
 
 if TYPE_CHECKING:
-    from config.settings import Settings
+    from litellm_claude.config.settings import Settings
 
 Kind = Literal["oauth", "login", "api_key"]
 DEFAULT_NAME = "default"

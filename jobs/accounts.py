@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
-from jobs import keys
-from jobs.windows import SCOPE_ACCOUNT, binds, scope_binds
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.windows import SCOPE_ACCOUNT, binds, scope_binds
 
 WINDOWS_TTL_S = 8 * 86_400  # longer than the longest window
 

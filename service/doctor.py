@@ -26,10 +26,10 @@ import redis
 from arq.constants import health_check_key_suffix
 from redis.asyncio import Redis as AsyncRedis
 
-from config.settings import Settings
-from config.signins import load_signins
-from jobs.accounts import AccountState, iso, read_accounts
-from jobs.windows import label
+from litellm_claude.config.settings import Settings
+from litellm_claude.config.signins import load_signins
+from litellm_claude.jobs.accounts import AccountState, iso, read_accounts
+from litellm_claude.jobs.windows import label
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
 MASK = "***"
@@ -334,7 +334,7 @@ async def _probe(settings: Settings, cli: Path, model: str, used: str) -> CheckR
         query,
     )
 
-    from worker.cli_options import locked_down_options
+    from litellm_claude.worker.cli_options import locked_down_options
 
     answered, error, text = None, None, ""
     result: ResultMessage | None = None

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from jobs import keys
-from jobs.accounts import read_accounts
-from telemetry.store import BUCKETS
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.accounts import read_accounts
+from litellm_claude.telemetry.store import BUCKETS
 
 HISTOGRAMS = {
     "lc_job_duration_seconds": "Time from a worker starting a job to its end.",

@@ -10,10 +10,10 @@ import fakeredis
 import pytest
 from pydantic import SecretStr
 
-from config.settings import Settings
-from config.signins import SignIn, load_signins
-from jobs import accounts
-from worker import failures, limits, routing
+from litellm_claude.config.settings import Settings
+from litellm_claude.config.signins import SignIn, load_signins
+from litellm_claude.jobs import accounts
+from litellm_claude.worker import failures, limits, routing
 
 NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC).timestamp()
 
@@ -196,7 +196,7 @@ def test_signins_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_doctor_describes_each_account() -> None:
-    from service.doctor import describe_account
+    from litellm_claude.service.doctor import describe_account
 
     state = _state("a", "oauth", 0.42)
     ok = describe_account(state, NOW)
@@ -223,7 +223,7 @@ def test_stored_readings_are_safe_whatever_the_event_says() -> None:
 
 
 def test_the_notice_guard_holds_back_the_new_limit_texts() -> None:
-    from worker.notice_guard import NoticeGuard
+    from litellm_claude.worker.notice_guard import NoticeGuard
 
     guard = NoticeGuard()
     assert guard.feed("You've hit your ") == ""

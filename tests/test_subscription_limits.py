@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from fake_anthropic import FakeUpstream, credential_id
+from litellm_claude.fake_anthropic import FakeUpstream, credential_id
 from tests.conftest import API_KEY, Factory, Service
 
 TOKEN_A = "sk-ant-oat01-test-subscription-a-0123456789"

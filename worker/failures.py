@@ -11,11 +11,11 @@ import re
 import time
 from dataclasses import dataclass
 
-from jobs.accounts import iso
-from jobs.contract import JobError
-from jobs.windows import label
-from worker import limits
-from worker.limits import LimitHit
+from litellm_claude.jobs.accounts import iso
+from litellm_claude.jobs.contract import JobError
+from litellm_claude.jobs.windows import label
+from litellm_claude.worker import limits
+from litellm_claude.worker.limits import LimitHit
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,12 +12,12 @@ from arq import Retry
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
-from config.settings import Settings
-from config.signins import SignIn
-from jobs import event_stream, keys
-from jobs.accounts import clear_cooldown, read_accounts, record_readings, set_cooldown
-from jobs.client import QUEUED_JOB_TTL_S
-from jobs.contract import (
+from litellm_claude.config.settings import Settings
+from litellm_claude.config.signins import SignIn
+from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs.accounts import clear_cooldown, read_accounts, record_readings, set_cooldown
+from litellm_claude.jobs.client import QUEUED_JOB_TTL_S
+from litellm_claude.jobs.contract import (
     CompletionJob,
     DeltaEvent,
     ErrorEvent,
@@ -25,12 +25,12 @@ from jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
-from jobs.windows import family
-from telemetry import log_context
-from telemetry.store import MetricsRecorder
-from worker import failures, limits, routing
-from worker.cli_run import run_cli
-from worker.limits import LimitHit
+from litellm_claude.jobs.windows import family
+from litellm_claude.telemetry import log_context
+from litellm_claude.telemetry.store import MetricsRecorder
+from litellm_claude.worker import failures, limits, routing
+from litellm_claude.worker.cli_run import run_cli
+from litellm_claude.worker.limits import LimitHit
 
 log = logging.getLogger(__name__)
 QUEUED_JOB_TTL_S_INT = int(QUEUED_JOB_TTL_S)

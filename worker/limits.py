@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jobs.windows import ACCOUNT_WINDOWS, FAMILY_WINDOWS, KNOWN_WINDOWS, SCOPE_ACCOUNT, family
+from litellm_claude.jobs.windows import ACCOUNT_WINDOWS, FAMILY_WINDOWS, KNOWN_WINDOWS, SCOPE_ACCOUNT, family
 
 log = logging.getLogger(__name__)
 

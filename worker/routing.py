@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from config.signins import SignIn
-from jobs.accounts import AccountState, Cooldown
+from litellm_claude.config.signins import SignIn
+from litellm_claude.jobs.accounts import AccountState, Cooldown
 
 
 @dataclass(frozen=True, slots=True)
