@@ -8,11 +8,22 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from litellm_claude.api import batches, chat, jobs, models, openai_batches, operations, responses, unsupported
+from litellm_claude.api import (
+    batches,
+    chat,
+    jobs,
+    models,
+    openai_batches,
+    operations,
+    responses,
+    status,
+    unsupported,
+)
 from litellm_claude.api.errors import install_error_handlers
 from litellm_claude.api.http_metrics import HttpMetricsMiddleware
 from litellm_claude.api.request_id import RequestIdMiddleware
 from litellm_claude.config.settings import Settings, get_settings
+from litellm_claude.config.signins import load_signins
 from litellm_claude.jobs.client import JobClient
 from litellm_claude.jobs.connection import connect
 from litellm_claude.jobs.replicated import ReplicatedWrites
@@ -45,6 +56,7 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
 
     app = FastAPI(title="litellm-claude", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.signins = load_signins(settings)  # names and kinds for the status endpoint and /metrics
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(HttpMetricsMiddleware)
@@ -56,5 +68,6 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app.include_router(jobs.router)
     app.include_router(openai_batches.router)
     app.include_router(unsupported.router)
+    app.include_router(status.router)
 
     return app

@@ -41,5 +41,8 @@ async def ready(request: Request) -> JSONResponse:
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request) -> PlainTextResponse:
     settings = request.app.state.settings
-    text = await render(request.app.state.redis, settings.queue_name, caller_labels=settings.caller_names)
+    signins = [(s.name, s.kind) for s in request.app.state.signins]
+    text = await render(
+        request.app.state.redis, settings.queue_name, signins, caller_labels=settings.caller_names
+    )
     return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

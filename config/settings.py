@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 
@@ -140,6 +141,29 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = None
     claude_code_oauth_token: SecretStr | None = None
     claude_code_max_retries: int = 0
+
+    # --- Sign-ins and subscription limits (config/signins.py, docs/operations.md) ---
+    signins: str = Field(
+        default="",
+        description="JSON list of named sign-ins (oauth_token | config_dir | api_key). Empty: one "
+        "sign-in named 'default' from CLAUDE_CODE_OAUTH_TOKEN / ANTHROPIC_API_KEY / CLAUDE_CONFIG_DIR.",
+    )
+    signins_file: str | None = Field(default=None, description="A JSON file holding the SIGNINS list.")
+    api_key_overflow: bool = Field(
+        default=False,
+        description="Let API-key sign-ins take work when every subscription sign-in is limited "
+        "(pay-per-token). Off: API keys in SIGNINS beside subscriptions are never used.",
+    )
+    bulk_pause_at_utilization: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Hold bulk-priority work while a sign-in's window is at or above this utilization "
+        "(e.g. 0.9); held jobs wait in the queue and resume by themselves.",
+    )
+    bulk_pause_recheck_s: float = Field(
+        default=30.0, gt=0, description="A held bulk job looks again after at most this long."
+    )
     system_prompt_mode: str = Field(
         default="system",
         description="Where a client's system text goes: system | append | user "
@@ -213,6 +237,7 @@ class Settings(BaseSettings):
         for secret in (self.anthropic_api_key, self.claude_code_oauth_token):
             if secret:
                 values.append(secret.get_secret_value())
+        values += _signin_secrets(self.signins)
         return [v for v in values if len(v) >= 6]
 
 
@@ -230,6 +255,19 @@ def parse_caller_labels(spec: str) -> dict[str, str]:
             )
         names[digest] = name
     return names
+
+
+def _signin_secrets(raw: str) -> list[str]:
+    """Credentials named in SIGNINS, read leniently (for redaction even when the list is invalid)."""
+    try:
+        entries = json.loads(raw) if raw.strip() else []
+    except ValueError:
+        return []
+    found = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict):
+            found += [str(entry[k]) for k in ("oauth_token", "api_key") if entry.get(k)]
+    return found
 
 
 @lru_cache(maxsize=1)

@@ -10,13 +10,15 @@ Usage:
         fake.state.script("opus", ["429", "ok"])  # FIFO, one outcome per request
         fake.state.script("opus", ["529"], sticky=True)  # every opus request until cleared
         fake.state.set_delays(first_token_delay=0.2, token_delay=0.01)
+        fake.state.set_limits(token, {"five_hour": {"status": "rejected", "reset": t}})  # unified headers
         ...run the CLI...; fake.state.message_requests()[-1].body["messages"]
 Standalone: `python -m litellm_claude.fake_anthropic --port 8900`, then steer it over HTTP:
-GET/DELETE /_fake/requests, POST/DELETE /_fake/script, POST /_fake/config, GET /_fake/stats.
+GET/DELETE /_fake/requests, POST/DELETE /_fake/script, POST /_fake/config, GET /_fake/stats,
+POST/DELETE /_fake/limits (subscription windows per OAuth token or API key; "*" for all).
 Outcomes: ok 429 529 500 401 hang usage_limit[:<reset>] tool_use:<Tool>:<json input>.
 """
 
 from .runner import FakeUpstream
-from .state import FakeUpstreamState
+from .state import FakeUpstreamState, credential_id
 
-__all__ = ["FakeUpstream", "FakeUpstreamState"]
+__all__ = ["FakeUpstream", "FakeUpstreamState", "credential_id"]

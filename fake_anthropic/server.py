@@ -28,6 +28,8 @@ _ERROR_TEXT = {
     401: "invalid x-api-key (fake upstream, scripted).",
 }
 
+_LIMIT_TEXT = "This request would exceed your account's rate limit. Please try again later."
+
 
 @dataclass
 class Block:
@@ -184,6 +186,10 @@ def create_app(state: FakeUpstreamState) -> Starlette:
         num = next(numbers)
         headers = {"request-id": f"req_fake_{num:06d}"}
         model = str(body.get("model", ""))
+        limited, limit_headers = state.limit_answer(dict(request.headers), model)
+        headers |= limit_headers
+        if limited:
+            return _error(429, _LIMIT_TEXT, headers)
         outcome = state.next_outcome(model)
         if outcome is not None and outcome.kind in _ERROR_STATUS:
             status = _ERROR_STATUS[outcome.kind]
@@ -248,6 +254,20 @@ def create_app(state: FakeUpstreamState) -> Starlette:
         first_delay, token_delay = state.delays()
         return JSONResponse({"first_token_delay": first_delay, "token_delay": token_delay})
 
+    async def post_limits(request: Request) -> Response:
+        body = await _json_body(request)
+        try:
+            if body is None or not isinstance(body.get("windows"), dict):
+                raise ValueError('expected {"credential": str ("*" for all), "windows": {name: {...}}}')
+            state.set_limits(str(body.get("credential", "*")), body["windows"])
+        except (ValueError, TypeError) as exc:
+            return _error(400, str(exc))
+        return JSONResponse({"ok": True})
+
+    async def delete_limits(_request: Request) -> Response:
+        state.clear_limits()
+        return JSONResponse({"ok": True})
+
     async def get_stats(_request: Request) -> Response:
         return JSONResponse({**state.stats(), "script": state.pending_script()})
 
@@ -262,6 +282,8 @@ def create_app(state: FakeUpstreamState) -> Starlette:
         Route("/_fake/script", post_script, methods=["POST"]),
         Route("/_fake/script", delete_script, methods=["DELETE"]),
         Route("/_fake/config", post_config, methods=["POST"]),
+        Route("/_fake/limits", post_limits, methods=["POST"]),
+        Route("/_fake/limits", delete_limits, methods=["DELETE"]),
         Route("/_fake/stats", get_stats, methods=["GET"]),
         Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     ]

@@ -6,6 +6,7 @@ thread, so every access goes through one `threading.Lock`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -52,15 +53,67 @@ def parse_outcome(text: str) -> Outcome:
     raise ValueError(f"unknown outcome: {text!r}")
 
 
+# Unified subscription-limit windows: header abbreviation, and the model family a window binds.
+WINDOW_HEADERS = {
+    "five_hour": "5h",
+    "seven_day": "7d",
+    "seven_day_opus": "7d_opus",
+    "seven_day_sonnet": "7d_sonnet",
+}
+WINDOW_FAMILY = {"seven_day_opus": "opus", "seven_day_sonnet": "sonnet"}
+LIMIT_STATUSES = frozenset({"allowed", "allowed_warning", "rejected"})
+
+
+def credential_id(secret: str) -> str:
+    """A short, non-secret id of an API key or OAuth token, to tell callers apart in recordings."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def credential_of(headers: dict[str, str]) -> str:
+    """The caller's API key or OAuth bearer token (lower-cased header names)."""
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return headers.get("x-api-key", "")
+
+
+@dataclass
+class LimitWindow:
+    """One scripted window of a sign-in: its status, utilization and reset (unix seconds)."""
+
+    status: str = "allowed"
+    utilization: float = 0.0
+    reset: int = 0
+
+    @classmethod
+    def parse(cls, name: str, raw: dict[str, Any]) -> LimitWindow:
+        if name not in WINDOW_HEADERS:
+            raise ValueError(f"unknown window {name!r}; one of {sorted(WINDOW_HEADERS)}")
+        window = cls(
+            status=str(raw.get("status", "allowed")),
+            utilization=float(raw.get("utilization", 0.0)),
+            reset=int(raw.get("reset") or time.time() + 3600),
+        )
+        if window.status not in LIMIT_STATUSES:
+            raise ValueError(f"unknown status {window.status!r}")
+        return window
+
+
+def _binds(window: str, model: str) -> bool:
+    family = WINDOW_FAMILY.get(window)
+    return family is None or family in model.lower()
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the fake received it (auth headers removed)."""
+    """One request as the fake received it (auth headers removed; `credential` is an id, not the secret)."""
 
     path: str
     query: str
     headers: dict[str, str]
     body: dict[str, Any]
     received_at: float = 0.0  # time.monotonic() when it arrived
+    credential: str = ""
 
     @property
     def model(self) -> str:
@@ -85,14 +138,24 @@ class FakeUpstreamState:
         self._in_flight = 0
         self._peak_in_flight = 0
         self._closing = threading.Event()
+        self._limits: dict[str, dict[str, LimitWindow]] = {}
 
     # -- recording -------------------------------------------------------------
     def record(
         self, path: str, query: str, headers: dict[str, str], body: dict[str, Any], *, count: bool
     ) -> RecordedRequest:
         """Store a request; `count` says whether it counts as a Messages call in stats."""
-        clean = {k.lower(): v for k, v in headers.items() if k.lower() not in AUTH_HEADERS}
-        rec = RecordedRequest(path=path, query=query, headers=clean, body=body, received_at=time.monotonic())
+        lowered = {k.lower(): v for k, v in headers.items()}
+        clean = {k: v for k, v in lowered.items() if k not in AUTH_HEADERS}
+        secret = credential_of(lowered)
+        rec = RecordedRequest(
+            path=path,
+            query=query,
+            headers=clean,
+            body=body,
+            received_at=time.monotonic(),
+            credential=credential_id(secret) if secret else "",
+        )
         with self._lock:
             self._requests.append(rec)
             if count:
@@ -160,6 +223,55 @@ class FakeUpstreamState:
                 "fifo": {k: [o.kind for o in q] for k, q in self._fifo.items() if q},
                 "sticky": {k: o.kind for k, o in self._sticky.items()},
             }
+
+    # -- subscription limit windows ---------------------------------------------
+    def set_limits(self, credential: str, windows: dict[str, dict[str, Any]]) -> None:
+        """Script the unified limit headers for callers signed in with `credential` ("*": everyone).
+
+        `windows` maps five_hour / seven_day / seven_day_opus / seven_day_sonnet to
+        {"status": allowed|allowed_warning|rejected, "utilization": 0..1, "reset": unix s}.
+        A rejected window that binds the request's model answers 429; a window
+        whose reset has passed counts as fresh (allowed, utilization 0).
+        """
+        parsed = {name: LimitWindow.parse(name, raw) for name, raw in windows.items()}
+        with self._lock:
+            self._limits[credential] = parsed
+
+    def clear_limits(self) -> None:
+        with self._lock:
+            self._limits.clear()
+
+    def limit_answer(self, headers: dict[str, str], model: str) -> tuple[bool, dict[str, str]]:
+        """(rejected?, unified headers) for a request; no headers when nothing is scripted."""
+        secret = credential_of({k.lower(): v for k, v in headers.items()})
+        with self._lock:
+            windows = self._limits.get(secret) or self._limits.get("*")
+            if not windows:
+                return False, {}
+            windows = dict(windows)
+        now = time.time()
+        live = {n: w for n, w in windows.items() if w.reset > now}
+        out: dict[str, str] = {}
+        for name, w in live.items():
+            abbr = WINDOW_HEADERS[name]
+            out[f"anthropic-ratelimit-unified-{abbr}-status"] = w.status
+            out[f"anthropic-ratelimit-unified-{abbr}-utilization"] = f"{w.utilization:g}"
+            out[f"anthropic-ratelimit-unified-{abbr}-reset"] = str(w.reset)
+        binding = {n: w for n, w in live.items() if _binds(n, model)}
+        rejected = [(n, w) for n, w in binding.items() if w.status == "rejected"]
+        if rejected:
+            name, window = min(rejected, key=lambda nw: nw[1].reset)
+            status = "rejected"
+        elif binding:
+            name, window = max(binding.items(), key=lambda nw: nw[1].utilization)
+            warned = any(w.status == "allowed_warning" for w in binding.values())
+            status = "allowed_warning" if warned else "allowed"
+        else:
+            return False, out
+        out["anthropic-ratelimit-unified-status"] = status
+        out["anthropic-ratelimit-unified-reset"] = str(window.reset)
+        out["anthropic-ratelimit-unified-representative-claim"] = name
+        return bool(rejected), out
 
     # -- delays ----------------------------------------------------------------
     def set_delays(self, first_token_delay: float | None = None, token_delay: float | None = None) -> None:

@@ -35,9 +35,19 @@ def wakeup(queue: str) -> str:
     return f"{queue}:wakeup"
 
 
-def cooldown(queue: str, model: str) -> str:
-    """Set while `model` is usage-limited; value and TTL are the reset time."""
-    return f"{queue}:cooldown:{model}"
+def cooldowns(queue: str, signin: str) -> str:
+    """Hash of a sign-in's cooldowns (field = scope: account or a model family; value = JSON window/reset)."""
+    return f"{queue}:account:{signin}:cooldowns"
+
+
+def account_windows(queue: str, signin: str) -> str:
+    """Hash of a sign-in's limit windows (field = window, value = JSON status/utilization/reset)."""
+    return f"{queue}:account:{signin}:windows"
+
+
+def held(job_id: str) -> str:
+    """Counts how often a bulk job was put back to wait (not failures: arq's tries minus these)."""
+    return f"{PREFIX}:job:{job_id}:held"
 
 
 def metrics_counters(queue: str) -> str:

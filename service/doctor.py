@@ -25,10 +25,14 @@ from urllib.parse import urlsplit
 
 import redis
 from arq.constants import health_check_key_suffix
+from redis.asyncio import Redis as AsyncRedis
 
 from litellm_claude.config.settings import Settings
+from litellm_claude.config.signins import load_signins
+from litellm_claude.jobs.accounts import AccountState, iso, read_accounts
 from litellm_claude.jobs.connection import sync_client
 from litellm_claude.jobs.redis_url import RedisUrlError
+from litellm_claude.jobs.windows import label
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
 MASK = "***"
@@ -298,6 +302,26 @@ def check_signin(settings: Settings, cli: Path | None) -> CheckResult:
     return CheckResult("sign-in", "ok", f"using {used}")
 
 
+def check_signins(settings: Settings, cli: Path | None) -> list[CheckResult]:
+    """SIGNINS: each named sign-in as the CLI sees it with that sign-in's own environment."""
+    try:
+        signins = load_signins(settings)
+    except (ValueError, OSError) as exc:
+        return [CheckResult("sign-ins", "FAIL", str(exc), "fix SIGNINS / SIGNINS_FILE (docs/operations.md)")]
+    results = []
+    for signin in signins:
+        env = {**os.environ, **signin.cli_env(settings)}
+        status = cli_auth_status(cli, env) if cli else None
+        name = f"sign-in {signin.name} ({signin.kind})"
+        if status is None:
+            results.append(CheckResult(name, "ok", "configured (not confirmed: the CLI could not be asked)"))
+        elif not status.get("loggedIn"):
+            results.append(CheckResult(name, "FAIL", "the CLI finds no sign-in with it", SIGN_IN_FIX))
+        else:
+            results.append(CheckResult(name, "ok", f"using {describe_auth(status, env)}"))
+    return results
+
+
 # --- The probe: one real request through the CLI ------------------------------------
 
 
@@ -391,25 +415,70 @@ def run_checks(settings: Settings, *, probe: bool = True, probe_model: str = "ha
     cli_result, cli = check_cli(settings)
     results.append(cli_result)
     results.append(check_upstream(settings))
-    signin = check_signin(settings, cli)
-    results.append(signin)
-    if not probe:
-        results.append(CheckResult("sign-in works", "skip", "not probed (--no-probe)"))
-    elif cli is None or signin.status == "FAIL":
-        results.append(CheckResult("sign-in works", "skip", "no CLI or no sign-in to probe"))
+    if settings.signins or settings.signins_file:
+        results.extend(check_signins(settings, cli))
+        results.append(
+            CheckResult("sign-in works", "skip", "not probed with SIGNINS (see the account lines)")
+        )
     else:
-        results.append(probe_signin(settings, cli, probe_model, signin.detail))
+        signin = check_signin(settings, cli)
+        results.append(signin)
+        if not probe:
+            results.append(CheckResult("sign-in works", "skip", "not probed (--no-probe)"))
+        elif cli is None or signin.status == "FAIL":
+            results.append(CheckResult("sign-in works", "skip", "no CLI or no sign-in to probe"))
+        else:
+            results.append(probe_signin(settings, cli, probe_model, signin.detail))
     if client is None:
         results.append(CheckResult("workers", "skip", "no shared Redis to look at"))
         return results
     try:
         results.extend(check_workers(client, settings))
         results.append(check_queues(client, settings))
+        results.extend(check_accounts(settings))
     except redis.RedisError as exc:
         results.append(CheckResult("workers", "FAIL", f"Redis error: {exc}", "check Redis and run again"))
     finally:
         client.close()
     return results
+
+
+def check_accounts(settings: Settings) -> list[CheckResult]:
+    """Each sign-in's limit windows as the workers last saw them (utilization, resets, cooldowns)."""
+    try:
+        signins = load_signins(settings)
+    except (ValueError, OSError) as exc:
+        return [CheckResult("sign-ins", "FAIL", str(exc), "fix SIGNINS / SIGNINS_FILE (docs/operations.md)")]
+    assert settings.redis_url is not None
+
+    async def read() -> list[AccountState]:
+        client = AsyncRedis.from_url(settings.redis_url or "", socket_connect_timeout=3)
+        try:
+            return await read_accounts(client, settings.queue_name, [(s.name, s.kind) for s in signins])
+        finally:
+            await client.aclose()
+
+    return [describe_account(state) for state in asyncio.run(read())]
+
+
+def describe_account(state: AccountState, now: float | None = None) -> CheckResult:
+    now = time.time() if now is None else now
+    name = f"account {state.name} ({state.kind})"
+    windows = [w for w in state.windows.values() if w.current(now) and w.utilization is not None]
+    shown = ", ".join(
+        f"{label(w.window)} {w.utilization * 100:.0f}% (resets {iso(w.reset_at) or '?'})"  # type: ignore[operator]
+        for w in sorted(windows, key=lambda w: w.window)
+    )
+    live = sorted((c for c in state.cooldowns.values() if c.reset_at > now), key=lambda c: c.reset_at)
+    if live:
+        limited = "; ".join(f"{label(c.window)} reached ({c.scope}) until {iso(c.reset_at)}" for c in live)
+        return CheckResult(
+            name,
+            "warn",
+            f"limited: {limited}" + (f"; {shown}" if shown else ""),
+            "wait for the reset, or add another sign-in (SIGNINS)",
+        )
+    return CheckResult(name, "ok", shown or "no limit readings yet (they arrive with OAuth answers)")
 
 
 def exit_code(results: Iterable[CheckResult]) -> int:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys, workers
+from litellm_claude.jobs.accounts import read_accounts
 from litellm_claude.telemetry.labels import caller_names
 from litellm_claude.telemetry.store import BUCKETS, label_text, series
 
@@ -30,6 +31,7 @@ COUNTER_HELP = {
     "lc_fallbacks_total": "Jobs answered by a fallback model, by model, priority and caller.",
     "lc_tokens_total": "Tokens reported by the CLI, by kind, model, priority and caller.",
     "lc_cost_usd_total": "Cost reported by the CLI in USD, by model, priority and caller.",
+    "lc_bulk_holds_total": "Times bulk work was put back to wait (sign-ins above BULK_PAUSE_AT_UTILIZATION).",
 }
 HTTP_HELP = {
     "lc_http_requests_total": "HTTP requests answered by the API, by method, route template and status."
@@ -95,7 +97,13 @@ def _gauge(name: str, help_text: str, value: float, labels: Mapping[str, str] | 
     return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{series(name, labels)} {value:g}"]
 
 
-async def render(redis: Redis, queue: str, *, caller_labels: Mapping[str, str] | None = None) -> str:
+async def render(
+    redis: Redis,
+    queue: str,
+    signins: Sequence[tuple[str, str]] = (),
+    *,
+    caller_labels: Mapping[str, str] | None = None,
+) -> str:
     names = caller_labels or {}
     lines = _counter_lines(await _counters(redis, keys.metrics_counters(queue), names), COUNTER_HELP)
     for name in HISTOGRAMS:
@@ -117,7 +125,44 @@ async def render(redis: Redis, queue: str, *, caller_labels: Mapping[str, str] |
     )
     now_ms = int(time.time() * 1000)
     cli = await redis.zcount(keys.cli_slots(queue), now_ms, "+inf")
-    cooldowns = [k async for k in redis.scan_iter(match=keys.cooldown(queue, "*"), count=100)]
     lines += _gauge("lc_cli_processes", "CLI processes running across all workers.", cli)
-    lines += _gauge("lc_cooldowns_active", "Models skipped until their usage limit resets.", len(cooldowns))
+    lines += await _account_lines(redis, queue, signins)
     return "\n".join(lines) + "\n"
+
+
+async def _account_lines(redis: Redis, queue: str, signins: Sequence[tuple[str, str]]) -> list[str]:
+    """Per sign-in and window: utilization, reset time, and seconds left in a cooldown."""
+    now = time.time()
+    states = await read_accounts(redis, queue, signins)
+    lines = [
+        "# HELP lc_account_utilization Latest utilization (0-1) of a sign-in's limit window.",
+        "# TYPE lc_account_utilization gauge",
+    ]
+    resets = [
+        "# HELP lc_account_window_reset_timestamp_seconds When a sign-in's limit window resets.",
+        "# TYPE lc_account_window_reset_timestamp_seconds gauge",
+    ]
+    cooling = [
+        "# HELP lc_account_cooldown_seconds Seconds until a limited sign-in scope may be used again.",
+        "# TYPE lc_account_cooldown_seconds gauge",
+    ]
+    for state in states:
+        for window in sorted((w for w in state.windows.values() if w.current(now)), key=lambda w: w.window):
+            labels = f'signin="{state.name}",window="{window.window}"'
+            if window.utilization is not None:
+                lines.append(f"lc_account_utilization{{{labels}}} {window.utilization:g}")
+            if window.reset_at is not None:
+                resets.append(f"lc_account_window_reset_timestamp_seconds{{{labels}}} {window.reset_at:g}")
+        for cooldown in state.cooldowns.values():
+            if cooldown.reset_at > now:
+                labels = f'signin="{state.name}",scope="{cooldown.scope}",window="{cooldown.window}"'
+                cooling.append(f"lc_account_cooldown_seconds{{{labels}}} {cooldown.reset_at - now:.0f}")
+    active = sum(1 for state in states for c in state.cooldowns.values() if c.reset_at > now)
+    return [
+        *lines,
+        *resets,
+        *cooling,
+        "# HELP lc_cooldowns_active Sign-in scopes (account or model family) skipped until a limit resets.",
+        "# TYPE lc_cooldowns_active gauge",
+        f"lc_cooldowns_active {active}",
+    ]

@@ -65,6 +65,7 @@ def fake_upstream() -> Iterator[FakeUpstream]:
 def _reset_upstream(fake_upstream: FakeUpstream) -> None:
     fake_upstream.state.clear_requests()
     fake_upstream.state.clear_script()
+    fake_upstream.state.clear_limits()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
 
 

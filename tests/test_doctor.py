@@ -250,3 +250,22 @@ def test_login_env_keeps_config_dir_and_drops_competing_sign_ins() -> None:
     settings = Settings(claude_config_dir="/data/claude", claude_home="/home/app")
     env = login_env(settings, {"ANTHROPIC_API_KEY": "k", "CLAUDE_CODE_OAUTH_TOKEN": "t", "PATH": "/bin"})
     assert env == {"PATH": "/bin", "CLAUDE_CONFIG_DIR": "/data/claude", "HOME": "/home/app"}
+
+
+def test_named_sign_ins_and_their_limit_windows_are_listed(
+    lonely_env: dict[str, str], tmp_path: Path, redis_url: str
+) -> None:
+    import redis as sync_redis
+
+    token = "sk-ant-oat01-doctor-secret-token-0123"
+    queue = lonely_env["QUEUE_NAME"]
+    client = sync_redis.Redis.from_url(redis_url)
+    reading = {"status": "allowed_warning", "utilization": 0.93, "reset_at": time.time() + 3600}
+    client.hset(f"{queue}:account:team-a:windows", "five_hour", json.dumps({**reading, "updated_at": 0}))
+    client.expire(f"{queue}:account:team-a:windows", 600)
+    client.close()
+    env = {**lonely_env, "SIGNINS": json.dumps([{"name": "team-a", "oauth_token": token}])}
+    _code, lines = run_doctor(env, tmp_path, "--no-probe")
+    assert line(lines, "ok sign-in team-a (oauth)")
+    assert "5-hour limit 93%" in line(lines, "ok account team-a (oauth)")
+    assert token not in "\n".join(lines)

@@ -20,7 +20,7 @@ from claude_agent_sdk import (
     query,
 )
 
-from litellm_claude.fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream, credential_id
 from litellm_claude.fake_anthropic.answers import last_user_text, schema_instance, split_tokens
 
 PROMPT = "Name three primary colors please"
@@ -36,6 +36,7 @@ def upstream() -> Iterator[FakeUpstream]:
 def _fresh(upstream: FakeUpstream) -> None:
     upstream.state.clear_requests()
     upstream.state.clear_script()
+    upstream.state.clear_limits()
     upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
 
 
@@ -369,3 +370,35 @@ async def test_peak_in_flight_counts_concurrent_streams(upstream: FakeUpstream) 
         assert stats["in_flight"] == 3 and stats["peak_in_flight"] == 3
         for reply in replies:
             await reply.aclose()
+
+
+def test_unified_limit_headers_per_credential_over_http(upstream: FakeUpstream) -> None:
+    url = upstream.url
+    reset = int(time.time()) + 600
+    windows = {
+        "five_hour": {"status": "allowed_warning", "utilization": 0.92, "reset": reset},
+        "seven_day_opus": {"status": "rejected", "utilization": 1.0, "reset": reset + 60},
+    }
+    assert (
+        httpx.post(f"{url}/_fake/limits", json={"credential": "tok-a", "windows": windows}).status_code == 200
+    )
+    bad = httpx.post(f"{url}/_fake/limits", json={"credential": "x", "windows": {"ten_year": {}}})
+    assert bad.status_code == 400
+    signed = {"Authorization": "Bearer tok-a"}
+    body = {"model": "claude-sonnet-x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+    sonnet = httpx.post(f"{url}/v1/messages", json=body, headers=signed, timeout=10)
+    assert sonnet.status_code == 200
+    assert sonnet.headers["anthropic-ratelimit-unified-status"] == "allowed_warning"
+    assert sonnet.headers["anthropic-ratelimit-unified-representative-claim"] == "five_hour"
+    assert sonnet.headers["anthropic-ratelimit-unified-5h-utilization"] == "0.92"
+    opus = httpx.post(
+        f"{url}/v1/messages", json={**body, "model": "claude-opus-x"}, headers=signed, timeout=10
+    )
+    assert opus.status_code == 429
+    assert opus.headers["anthropic-ratelimit-unified-status"] == "rejected"
+    assert opus.headers["anthropic-ratelimit-unified-representative-claim"] == "seven_day_opus"
+    assert opus.headers["anthropic-ratelimit-unified-reset"] == str(reset + 60)
+    other = httpx.post(f"{url}/v1/messages", json=body, headers={"x-api-key": "other"}, timeout=10)
+    assert "anthropic-ratelimit-unified-status" not in other.headers  # nothing scripted for it
+    assert upstream.state.message_requests()[-1].credential == credential_id("other")
+    assert httpx.delete(f"{url}/_fake/limits").status_code == 200

@@ -6,6 +6,7 @@ options; `prompt`, `transcript` and `function_calling` shape what the model
 sees) -> `cli_run` (one CLI process through the Claude Agent SDK, its messages
 turned into events; `notice_guard` and `stop_sequences` filter the text;
 `process_tree` kills it) -> `failures` (one table from CLI signal to error).
-`cooldowns` shares usage-limit resets; `settings` builds arq's WorkerSettings;
-`presence` announces the worker on its queue.
+`limits` reads the subscription limit signals, `routing` picks the sign-in (or
+holds bulk work), `jobs.accounts` keeps cooldowns and utilization in Redis;
+`settings` builds arq's WorkerSettings; `presence` announces the worker on its queue.
 """

@@ -18,6 +18,7 @@ from typing import Any
 from claude_agent_sdk import ClaudeAgentOptions
 
 from litellm_claude.config.settings import Settings
+from litellm_claude.config.signins import SignIn
 from litellm_claude.jobs.contract import CompletionJob
 from litellm_claude.worker.function_calling import decision_schema, tools_active, tools_prompt
 from litellm_claude.worker.prompt import flat_transcript, plan_prompt
@@ -44,10 +45,12 @@ def build_options(
     scratch_dir: str,
     settings: Settings,
     stderr: Callable[[str], None] | None = None,
+    *,
+    signin: SignIn | None = None,
 ) -> tuple[ClaudeAgentOptions, Prompt]:
     """CLI options and prompt for one run; earlier turns go into a session the CLI resumes."""
     plan = plan_prompt(job.messages, system_mode=settings.system_prompt_mode)
-    env = settings.cli_env()
+    env = signin.cli_env(settings) if signin is not None else settings.cli_env()
     if job.params.max_tokens:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(job.params.max_tokens)
     text, resume = plan.prompt, None

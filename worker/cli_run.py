@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import Any
 
 from claude_agent_sdk import (
     AssistantMessage,
@@ -28,8 +29,9 @@ from claude_agent_sdk import (
 )
 
 from litellm_claude.config.settings import Settings
+from litellm_claude.config.signins import SignIn
 from litellm_claude.jobs.contract import CompletionJob, ResultEvent, Usage
-from litellm_claude.worker import failures
+from litellm_claude.worker import failures, limits
 from litellm_claude.worker.cli_options import build_options, cli_config_dir, log_stderr, output_format
 from litellm_claude.worker.failures import Failure
 from litellm_claude.worker.function_calling import decision_result, tools_active
@@ -75,14 +77,21 @@ async def run_cli(
     *,
     may_fall_back: bool,
     scratch_root: str | None = None,
+    signin: SignIn | None = None,
+    limit_events: list[dict[str, Any]] | None = None,
 ) -> RunOutcome:
-    """Run the CLI once for `job` on `model`; stream text through `emit_text` as it arrives."""
+    """Run the CLI once for `job` on `model`; stream text through `emit_text` as it arrives.
+
+    `signin` picks the credential (default: the deployment's environment); the
+    raw `rate_limit_event`s of the run are appended to `limit_events`.
+    """
     state = _RunState(model=model)
+    events = limit_events if limit_events is not None else []
     stops = StopScanner(job.params.stop)
     notice = NoticeGuard()
     structured = output_format(job) is not None
     with tempfile.TemporaryDirectory(prefix="lc-job-", dir=scratch_root) as scratch:
-        options, prompt = build_options(job, model, scratch, settings, state.stderr_line)
+        options, prompt = build_options(job, model, scratch, settings, state.stderr_line, signin=signin)
         if scratch_root:
             options.env["TMPDIR"] = scratch_root  # the CLI's own temporary files go when the worker does
         try:
@@ -91,6 +100,8 @@ async def run_cli(
                 try:
                     guarded = _guarded(messages, settings.inactivity_timeout_s, lambda: kill_tree_in(scratch))
                     async for message in guarded:
+                        if isinstance(message, RateLimitEvent):
+                            events.append(limits.event_raw(message.rate_limit_info))
                         early = _early_failure(message, may_fall_back)
                         if early is not None:
                             return RunOutcome(failure=early, emitted_text=state.emitted)
@@ -124,6 +135,11 @@ async def run_cli(
         state.emitted = True
         await emit_text(tail)
     outcome = _finish(job, state, stopped=stops.stopped, structured=structured)
+    if outcome.failure is not None and outcome.failure.kind == "usage_limit":
+        # the structured event, when one came, says more than the text
+        hit = next((h for raw in events if (h := limits.hit_from_event(raw))), None)
+        if hit is not None:
+            outcome.failure = failures.limit_failure(hit)
     if structured and outcome.result is not None and outcome.result.text:
         # structured answers are complete only at the end: stream them as one delta
         await emit_text(outcome.result.text)
@@ -167,16 +183,16 @@ async def _abandon(pending: asyncio.Future[object], kill: Callable[[], object]) 
 
 def _early_failure(message: object, may_fall_back: bool) -> Failure | None:
     """Trouble worth abandoning this model for at once, before the CLI's own retries."""
+    if isinstance(message, RateLimitEvent) and message.rate_limit_info.status == "rejected":
+        # a subscription window refused: the account (or family) is limited until its reset
+        hit = limits.hit_from_event(limits.event_raw(message.rate_limit_info))
+        return failures.limit_failure(hit) if hit else None
     if not may_fall_back:
         return None
     if isinstance(message, SystemMessage) and message.subtype == "api_retry":
         status = message.data.get("error_status")
         if status in FALLBACK_STATUSES:
             return failures.from_status(int(status))
-    if isinstance(message, RateLimitEvent) and message.rate_limit_info.status == "rejected":
-        failure = failures.from_status(429, "rate limit rejected")
-        reset = message.rate_limit_info.resets_at
-        return Failure(failure.kind, failure.error, True, float(reset) if reset else None)
     return None
 
 

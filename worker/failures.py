@@ -11,7 +11,11 @@ import re
 import time
 from dataclasses import dataclass
 
+from litellm_claude.jobs.accounts import iso
 from litellm_claude.jobs.contract import JobError
+from litellm_claude.jobs.windows import label
+from litellm_claude.worker import limits
+from litellm_claude.worker.limits import LimitHit
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +94,6 @@ TABLE: dict[str, Kind] = {
     "cancelled": Kind("cancelled", 499, "job_cancelled", "The job was cancelled.", False, False),
 }
 
-USAGE_LIMIT_RE = re.compile(r"usage limit reached|limit reached\s*[·∙|]|hit your limit", re.IGNORECASE)
-RESET_EPOCH_RE = re.compile(r"\|(\d{9,11})\b")
 API_STATUS_RE = re.compile(r"API Error:\s*(?:Request rejected\s*)?\(?(\d{3})\)?")
 NOT_LOGGED_IN_RE = re.compile(
     r"not logged in|please run /login|invalid api key|oauth token (has )?expired", re.IGNORECASE
@@ -104,6 +106,7 @@ class Failure:
     error: JobError
     fallback_ok: bool
     reset_at: float | None = None
+    limit: LimitHit | None = None  # a subscription window refused the request
 
 
 def failure(kind: str, detail: str = "", *, retry_after: float | None = None) -> Failure:
@@ -123,14 +126,20 @@ def failure(kind: str, detail: str = "", *, retry_after: float | None = None) ->
 
 
 def usage_limit(text: str, *, now: float | None = None) -> Failure | None:
-    """A subscription usage-limit notice (it can arrive as a normal, non-error result)."""
-    if not USAGE_LIMIT_RE.search(text or ""):
-        return None
+    """A subscription usage-limit notice in any text form (it can arrive as a normal result)."""
+    hit = limits.hit_from_text(text, now)
+    return limit_failure(hit, now=now) if hit else None
+
+
+def limit_failure(hit: LimitHit, *, signin: str | None = None, now: float | None = None) -> Failure:
+    """429 naming the window and its reset; Retry-After is the time left until it."""
     now = time.time() if now is None else now
-    match = RESET_EPOCH_RE.search(text)
-    reset_at = float(match.group(1)) if match else now + TABLE["usage_limit"].retry_after  # type: ignore[operator]
-    base = failure("usage_limit", retry_after=max(1.0, reset_at - now))
-    return Failure(base.kind, base.error, base.fallback_ok, reset_at)
+    where = f" (sign-in '{signin}')" if signin else ""
+    detail = f"The Claude account's {label(hit.window)} is reached{where}; it resets at {iso(hit.reset_at)}."
+    retry_after = max(1.0, round(hit.reset_at - now))
+    row = TABLE["usage_limit"]
+    error = JobError(type=row.type, code=row.code, message=detail, status=row.status, retry_after=retry_after)
+    return Failure("usage_limit", error, fallback_ok=True, reset_at=hit.reset_at, limit=hit)
 
 
 def from_status(status: int, detail: str = "") -> Failure:

@@ -13,7 +13,10 @@ from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
 from litellm_claude.config.settings import Settings
+from litellm_claude.config.signins import SignIn
 from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs.accounts import clear_cooldown, read_accounts, record_readings, set_cooldown
+from litellm_claude.jobs.client import QUEUED_JOB_TTL_S
 from litellm_claude.jobs.contract import (
     CompletionJob,
     DeltaEvent,
@@ -23,17 +26,18 @@ from litellm_claude.jobs.contract import (
     StartedEvent,
 )
 from litellm_claude.jobs.redis_down import is_redis_down
+from litellm_claude.jobs.windows import family
 from litellm_claude.telemetry import log_context
 from litellm_claude.telemetry.labels import job_labels
 from litellm_claude.telemetry.store import MetricsRecorder
-from litellm_claude.worker import failures
+from litellm_claude.worker import failures, limits, routing
 from litellm_claude.worker.cli_run import run_cli
-from litellm_claude.worker.cli_slots import CliSlots
-from litellm_claude.worker.cooldowns import clear_cooldown, cooldown_until, set_cooldown
 from litellm_claude.worker.drain import HandBack
+from litellm_claude.worker.limits import LimitHit
 from litellm_claude.worker.scratch import ScratchRoot
 
 log = logging.getLogger(__name__)
+QUEUED_JOB_TTL_S_INT = int(QUEUED_JOB_TTL_S)
 WORKER_NAME = socket.gethostname()
 REDIS_RETRY_DEFER_S = 1.0
 
@@ -94,10 +98,22 @@ async def _run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[
     if await redis.exists(keys.cancel(job.id)):
         await publisher.publish(ErrorEvent(error=failures.cancelled()))
         return {"status": "cancelled"}
+    holds = int(await redis.get(keys.held(job.id)) or 0)
+    if publisher.attempt - holds > settings.worker_max_tries:
+        # arq counts holds as tries; only real attempts (crashed workers) count against the limit
+        error = failures.failure(
+            "cli_crash", f"the job was interrupted {settings.worker_max_tries} times"
+        ).error
+        await publisher.publish(ErrorEvent(error=error))
+        return {"status": "failed", "error": error.model_dump()}
     heartbeat = asyncio.create_task(_hold_in_progress(redis, job.id, settings.in_progress_lease_s))
     try:
         async with asyncio.timeout(job.timeout_s):
-            terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"], ctx.get("scratch"))
+            terminal = await _run_chain(job, settings, publisher, ctx)
+    except Held as held:
+        heartbeat.cancel()
+        await _hold(redis, job, held.until)
+        raise Retry(defer=max(0.1, held.until - time.time())) from None
     except TimeoutError:
         terminal = ErrorEvent(error=failures.failure("timeout").error)
     except asyncio.CancelledError:
@@ -170,6 +186,18 @@ async def _record(
     await metrics.flush()
 
 
+async def _hold(redis: Redis, job: CompletionJob, until: float) -> None:
+    """Count the hold (so it is not taken for a crash) and say so once in the log."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.incr(keys.held(job.id))
+        pipe.expire(keys.held(job.id), int(job.timeout_s) + QUEUED_JOB_TTL_S_INT)
+        await pipe.execute()
+    metrics = MetricsRecorder(redis, job.queue)
+    metrics.inc("lc_bulk_holds_total")
+    await metrics.flush()
+    log.info("job %s: bulk work held until %s (sign-ins above BULK_PAUSE_AT_UTILIZATION)", job.id, int(until))
+
+
 async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
     """Keep arq's in-progress marker short-lived while we run.
 
@@ -186,25 +214,48 @@ async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
         await asyncio.sleep(lease_s / 3)
 
 
+class Held(Exception):
+    """Bulk work put back in the queue until `until` (the sign-ins are above the pause threshold)."""
+
+    def __init__(self, until: float) -> None:
+        super().__init__(until)
+        self.until = until
+
+
 async def _run_chain(
-    job: CompletionJob,
-    settings: Settings,
-    publisher: JobPublisher,
-    slots: CliSlots,
-    scratch: ScratchRoot | None = None,
+    job: CompletionJob, settings: Settings, publisher: JobPublisher, ctx: dict[str, Any]
 ) -> ResultEvent | ErrorEvent:
+    """Try (model, sign-in) pairs as `routing.plan` orders them; refuse or hold when none is left."""
     redis = publisher.redis
+    signins: list[SignIn] = ctx["signins"]
+    scratch: ScratchRoot | None = ctx.get("scratch")
     chain = [job.cli_model, *job.fallback_models]
+    states = {s.name: s for s in await read_accounts(redis, job.queue, [(x.name, x.kind) for x in signins])}
+    route = routing.plan(
+        chain,
+        signins,
+        states,
+        now=time.time(),
+        bulk=job.priority == "bulk",
+        pause_at=settings.bulk_pause_at_utilization,
+        overflow=settings.api_key_overflow,
+        recheck_s=settings.bulk_pause_recheck_s,
+    )
+    if route.hold_until is not None:
+        raise Held(route.hold_until)
     last: failures.Failure | None = None
-    limited_until: list[float] = []
-    for index, model in enumerate(chain):
-        has_next = index + 1 < len(chain)
-        reset_at = await cooldown_until(redis, job.queue, model)
-        if reset_at is not None:
-            log.info("job %s: %s is usage-limited until %s, skipping", job.id, model, int(reset_at))
-            limited_until.append(reset_at)
+    limited: list[tuple[str, failures.Failure]] = []
+    blocked: set[tuple[str, str]] = set()  # (sign-in, scope) limited during this job
+    subscriptions_tried = False
+    for index, attempt in enumerate(route.attempts):
+        model, signin = attempt.model, attempt.signin
+        if (signin.name, "account") in blocked or (signin.name, family(model)) in blocked:
             continue
-        async with slots.slot():
+        if not signin.subscription and subscriptions_tried and (last is None or last.kind != "usage_limit"):
+            break  # API keys are an overflow for limited subscriptions only
+        has_next = index + 1 < len(route.attempts)
+        events: list[dict[str, Any]] = []
+        async with ctx["cli_slots"].slot():
             await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
             outcome = await run_cli(
                 job,
@@ -212,22 +263,52 @@ async def _run_chain(
                 settings,
                 publisher.text,
                 may_fall_back=has_next,
+                signin=signin,
+                limit_events=events,
                 scratch_root=str(scratch.path) if scratch else None,
             )
+        subscriptions_tried = subscriptions_tried or signin.subscription
+        await record_readings(
+            redis, job.queue, signin.name, [r for raw in events for r in limits.readings(raw)]
+        )
         if outcome.result is not None:
-            await clear_cooldown(redis, job.queue, model)
+            if family(model) in states[signin.name].cooldowns:  # set by a job that raced this one
+                await clear_cooldown(redis, job.queue, signin.name, family(model))
             publisher.fell_back = model != job.cli_model
             return outcome.result
         last = outcome.failure
         assert last is not None
-        if last.reset_at is not None and last.kind in ("usage_limit", "rate_limit"):
-            await set_cooldown(redis, job.queue, model, last.reset_at)
-            limited_until.append(last.reset_at)
+        if last.limit is not None:
+            scope = last.limit.scope(model)
+            await set_cooldown(redis, job.queue, signin.name, scope, last.limit.window, last.limit.reset_at)
+            blocked.add((signin.name, scope))
+            limited.append((signin.name, last))
+            log.info(
+                "job %s: sign-in %s hit its %s (%s) on %s until %s",
+                job.id,
+                signin.name,
+                last.limit.window,
+                scope,
+                model,
+                int(last.limit.reset_at),
+            )
         if not (has_next and last.fallback_ok and not outcome.emitted_text):
             break
-        log.info("job %s: %s on %s, falling back", job.id, last.kind, model)
-    if limited_until and (last is None or last.kind == "usage_limit"):
-        retry_after = max(1.0, min(limited_until) - time.time())
-        return ErrorEvent(error=failures.failure("usage_limit", retry_after=retry_after).error)
-    assert last is not None
-    return ErrorEvent(error=last.error)
+        log.info("job %s: %s on %s (sign-in %s), trying the next", job.id, last.kind, model, signin.name)
+    if last is not None and last.kind != "usage_limit":
+        return ErrorEvent(error=last.error)
+    return ErrorEvent(error=_limited_error(route, limited, len(signins) > 1))
+
+
+def _limited_error(
+    route: routing.Route, limited: list[tuple[str, failures.Failure]], named: bool
+) -> JobError:
+    """429 for a job no sign-in could take: the earliest reset, its window and (with several) its sign-in."""
+    options = [(f.limit, name) for name, f in limited if f.limit is not None]
+    options += [
+        (LimitHit(b.cooldown.window, b.cooldown.reset_at, "cooldown"), b.signin) for b in route.blockers
+    ]
+    if not options:
+        return failures.limit_failure(LimitHit("unknown", time.time() + limits.DEFAULT_WAIT_S, "none")).error
+    hit, name = min(options, key=lambda o: o[0].reset_at)
+    return failures.limit_failure(hit, signin=name if named else None).error

@@ -17,6 +17,11 @@ NOTICE_PREFIXES = (
     "weekly limit reached",
     "opus weekly limit reached",
     "you've hit your limit",
+    "you've hit your 5-hour limit",
+    "you've hit your session limit",
+    "you've hit your weekly limit",
+    "you've hit your opus limit",
+    "you've hit your sonnet limit",
     "you've reached your usage limit",
 )
 

@@ -8,6 +8,7 @@ from arq import func
 from arq.connections import RedisSettings
 
 from litellm_claude.config.settings import Settings, get_settings
+from litellm_claude.config.signins import load_signins
 from litellm_claude.jobs import codec, keys
 from litellm_claude.jobs.redis_url import is_sentinel, parse_sentinel
 from litellm_claude.worker.cli_parent_death import guarded_cli_path
@@ -15,6 +16,8 @@ from litellm_claude.worker.cli_slots import CliSlots
 from litellm_claude.worker.drain import HandBack
 from litellm_claude.worker.job import run_completion
 from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
+
+HOLD_TRIES = 1_000_000
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -42,6 +45,8 @@ def worker_kwargs(
     `hand_back` is the drain's flag (worker/drain.py), shared with the job function.
     """
 
+    signins = load_signins(settings)  # a bad SIGNINS stops the worker at start, with its reason
+
     async def on_startup(ctx: dict[str, Any]) -> None:
         if "scratch" in ctx:
             return  # main() entered again after a Redis outage (worker/supervisor.py): all set
@@ -49,6 +54,7 @@ def worker_kwargs(
         scratch = ctx["scratch"] = ScratchRoot()
         cli_path = guarded_cli_path(settings.claude_cli_path, scratch.path)
         ctx["settings"] = settings.model_copy(update={"claude_cli_path": cli_path})
+        ctx["signins"] = signins
         ctx["cli_slots"] = CliSlots(
             ctx["redis"],
             queue=settings.queue_name,
@@ -65,7 +71,8 @@ def worker_kwargs(
             func(
                 run_completion,
                 name=keys.WORKER_FUNCTION,
-                max_tries=settings.worker_max_tries,
+                # holds of bulk work are arq retries too; run_completion counts real tries itself
+                max_tries=HOLD_TRIES,
                 timeout=settings.job_timeout_s + 30,
             )
         ],
