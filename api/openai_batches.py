@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.auth import require_api_key
 from api.batches import BatchRecord, build_items, item_states
-from api.body import parse_body
+from api.body import parse_body, read_body
 from api.jobs import check_capacity, error_object, redis_of, settings_of
 from jobs import keys, records
 from jobs.contract import JobError
@@ -162,17 +162,7 @@ async def delete_file(
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _file_too_large(limit - MULTIPART_OVERHEAD)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _file_too_large(limit - MULTIPART_OVERHEAD)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_body(request, limit, lambda: _file_too_large(limit - MULTIPART_OVERHEAD))
 
 
 async def _owned_file(request: Request, file_id: str, api_key: str | None) -> FileRecord:

@@ -26,6 +26,7 @@ class ApiError(Exception):
         self.param = param
         self.code = code
         self.retry_after = retry_after
+        self.close_connection = False  # set when the rest of the request was left unread
 
     @classmethod
     def from_job_error(cls, error: JobError) -> ApiError:
@@ -42,9 +43,10 @@ class ApiError(Exception):
         return error_body(self.message, type=self.type, param=self.param, code=self.code)
 
     def headers(self) -> dict[str, str]:
-        if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, round(self.retry_after)))}
+        headers = {"Connection": "close"} if self.close_connection else {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(self.retry_after)))
+        return headers
 
 
 def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:

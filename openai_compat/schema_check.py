@@ -14,10 +14,20 @@ from typing import Any
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
-from openai_compat.errors import invalid_request
+from openai_compat.errors import ApiError, invalid_request
+from openai_compat.json_guard import check_json
+
+# JSON nesting of one schema: ~30 levels of nested objects, three times OpenAI's own limit.
+MAX_SCHEMA_DEPTH = 64
 
 
 def check_schema(schema: dict[str, Any], *, param: str, object_root: bool = True) -> None:
+    try:
+        check_json(schema, max_depth=MAX_SCHEMA_DEPTH, prefix=param, what="The JSON Schema")
+    except ApiError as exc:
+        if exc.code == "json_too_deep":
+            exc.param = param
+        raise
     if object_root and schema.get("type", "object") != "object":
         raise invalid_request(
             f"The root of the schema must be of type object, not {schema.get('type')!r}; "
@@ -35,6 +45,10 @@ def check_schema(schema: dict[str, Any], *, param: str, object_root: bool = True
             )
     try:
         validator_for(schema).check_schema(schema)
+    except RecursionError:
+        raise invalid_request(
+            "The JSON Schema is nested too deeply to check.", param=param, code="json_too_deep"
+        ) from None
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "/"
         raise invalid_request(

@@ -28,6 +28,7 @@ from jobs.client import JobClient
 from jobs.connection import connect
 from jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
 from openai_compat.errors import ApiError, from_validation_errors
+from openai_compat.json_guard import check_json
 from openai_compat.request import ChatCompletionBody, build_job
 from openai_compat.response import completion_object, usage_object
 from provider.errors import PROVIDER, queue_unavailable, to_litellm_error
@@ -184,7 +185,9 @@ class ClaudeCodeProvider(CustomLLM):
     async def _submit(self, call: Call, *, stream: bool) -> tuple[JobClient, CompletionJob, flow.Limits]:
         settings = self.settings
         try:
-            body = ChatCompletionBody.model_validate(_body_fields(call, stream=stream))
+            fields = _body_fields(call, stream=stream)
+            check_json(fields)
+            body = ChatCompletionBody.model_validate(fields)
             job = build_job(body, settings=settings, api_key=_caller_key(call.litellm_params))
         except ValidationError as exc:
             raise to_litellm_error(from_validation_errors(exc.errors()), model=call.model) from exc
