@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from api import batches, chat, jobs, models, openai_batches, operations, responses
+from api import batches, chat, docs, jobs, models, openai_batches, openapi_bodies, operations, responses
 from api.errors import install_error_handlers
 from api.request_id import RequestIdMiddleware
 from config.settings import Settings, get_settings
@@ -34,11 +34,20 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
         finally:
             await redis.aclose()
 
-    app = FastAPI(title="litellm-claude", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="litellm-claude",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,  # served by api.docs, behind a key when PROTECT_OPS_ENDPOINTS is on
+        docs_url=None,
+        redoc_url=None,
+    )
+    openapi_bodies.install(app)
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(operations.router)
+    app.include_router(docs.router)
     app.include_router(chat.router)
     app.include_router(responses.router)
     app.include_router(models.router)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.auth import require_api_key
 from api.body import parse_body
 from api.job_flow import disconnected, limits, wants_bulk
+from api.openapi_bodies import json_body
 from api.sse import DONE, sse_data
 from jobs import flow
 from jobs.client import JobClient
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(ChatCompletionBody))
 async def chat_completions(
     request: Request, api_key: str | None = Depends(require_api_key)
 ) -> JSONResponse | StreamingResponse:

@@ -24,6 +24,7 @@ from api.auth import require_api_key
 from api.batches import BatchRecord, build_items, item_states
 from api.body import parse_body, read_body
 from api.jobs import check_capacity, error_object, redis_of, settings_of
+from api.openapi_bodies import json_body, multipart_body
 from jobs import keys, records
 from jobs.contract import JobError
 from jobs.records import JobRecord, JobState
@@ -36,6 +37,10 @@ router = APIRouter()
 FILE_ID_RE = re.compile(r"^file-[0-9a-f]{32}(-out|-err)?$")
 OBATCH_ID_RE = re.compile(r"^batch_[0-9a-f]{32}$")
 MULTIPART_OVERHEAD = 64 * 1024
+FILE_UPLOAD = multipart_body(
+    {"file": {"type": "string", "format": "binary"}, "purpose": {"type": "string", "enum": ["batch"]}},
+    ["file", "purpose"],
+)
 
 
 class FileRecord(BaseModel):
@@ -90,7 +95,7 @@ class BatchFinal(BaseModel):
 # --- Files ----------------------------------------------------------------------------------------
 
 
-@router.post("/v1/files")
+@router.post("/v1/files", openapi_extra=FILE_UPLOAD)
 async def create_file(request: Request, api_key: str | None = Depends(require_api_key)) -> JSONResponse:
     settings = settings_of(request)
     raw = await _read_capped(request, settings.max_file_bytes + MULTIPART_OVERHEAD)
@@ -186,7 +191,7 @@ def _file_too_large(limit: int) -> ApiError:
 # --- Batches --------------------------------------------------------------------------------------
 
 
-@router.post("/v1/batches")
+@router.post("/v1/batches", openapi_extra=json_body(CreateBatchBody))
 async def create_openai_batch(
     request: Request, api_key: str | None = Depends(require_api_key)
 ) -> JSONResponse:

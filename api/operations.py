@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from arq.constants import health_check_key_suffix
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from redis.exceptions import RedisError
 
+from api.auth import require_ops_access
 from telemetry.prometheus import render
 
 router = APIRouter()
@@ -38,7 +39,7 @@ async def ready(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(require_ops_access)])
 async def metrics(request: Request) -> PlainTextResponse:
     settings = request.app.state.settings
     text = await render(request.app.state.redis, settings.queue_name)

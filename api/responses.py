@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.auth import require_api_key
 from api.body import parse_body
 from api.job_flow import disconnected, limits, wants_bulk
+from api.openapi_bodies import json_body
 from config.settings import Settings
 from jobs import flow
 from jobs.client import JobClient
@@ -30,7 +31,7 @@ from openai_compat.responses_api import (
 router = APIRouter()
 
 
-@router.post("/v1/responses", response_model=None)
+@router.post("/v1/responses", response_model=None, openapi_extra=json_body(ResponsesBody))
 async def create_response(
     request: Request, api_key: str | None = Depends(require_api_key)
 ) -> JSONResponse | StreamingResponse:
