@@ -43,8 +43,16 @@ def json_schema_format(levels: int) -> dict[str, Any]:
 
 # (case id, chat completion body, the param the 400 names)
 CHAT_CASES: list[tuple[str, dict[str, Any] | bytes, str | None]] = [
-    ("tool_choice_function_str", chat(tools=[TOOL], tool_choice={"type": "function", "function": "f"}), "tool_choice.function"),
-    ("tool_choice_function_int", chat(tools=[TOOL], tool_choice={"type": "function", "function": 5}), "tool_choice.function"),
+    (
+        "tool_choice_function_str",
+        chat(tools=[TOOL], tool_choice={"type": "function", "function": "f"}),
+        "tool_choice.function",
+    ),
+    (
+        "tool_choice_function_int",
+        chat(tools=[TOOL], tool_choice={"type": "function", "function": 5}),
+        "tool_choice.function",
+    ),
     ("tool_choice_unknown_str", chat(tools=[TOOL], tool_choice="sometimes"), "tool_choice"),
     ("surrogate_in_model", {"model": "sonnet\ud800", "messages": [USER]}, "model"),
     ("surrogate_in_metadata", chat(metadata={"tag": "x\udc00"}), "metadata.tag"),
@@ -54,33 +62,69 @@ CHAT_CASES: list[tuple[str, dict[str, Any] | bytes, str | None]] = [
         chat(messages=[USER, {"role": "assistant", "tool_calls": [{"id": "c", "function": "x"}]}, USER]),
         "messages[1].tool_calls[0].function",
     ),
-    ("nul_in_system", chat(messages=[{"role": "system", "content": "be\x00nice"}, USER]), "messages[0].content"),
-    ("surrogate_in_system", chat(messages=[{"role": "system", "content": "be\ud800"}, USER]), "messages[0].content"),
-    ("nul_in_tool_name", chat(tools=[{"type": "function", "function": {"name": "f\x00"}}]), "tools[0].function.name"),
-    ("surrogate_in_tool_name", chat(tools=[{"type": "function", "function": {"name": "f\ud800"}}]), "tools[0].function.name"),
-    ("tool_name_with_spaces", chat(tools=[{"type": "function", "function": {"name": "a b"}}]), "tools[0].function.name"),
+    (
+        "nul_in_system",
+        chat(messages=[{"role": "system", "content": "be\x00nice"}, USER]),
+        "messages[0].content",
+    ),
+    (
+        "surrogate_in_system",
+        chat(messages=[{"role": "system", "content": "be\ud800"}, USER]),
+        "messages[0].content",
+    ),
+    (
+        "nul_in_tool_name",
+        chat(tools=[{"type": "function", "function": {"name": "f\x00"}}]),
+        "tools[0].function.name",
+    ),
+    (
+        "surrogate_in_tool_name",
+        chat(tools=[{"type": "function", "function": {"name": "f\ud800"}}]),
+        "tools[0].function.name",
+    ),
+    (
+        "tool_name_with_spaces",
+        chat(tools=[{"type": "function", "function": {"name": "a b"}}]),
+        "tools[0].function.name",
+    ),
     ("stream_yes", chat(stream="yes"), "stream"),
     ("max_tokens_huge", chat(max_tokens=10**30), "max_tokens"),
     ("max_completion_tokens_huge", chat(max_completion_tokens=128_001), "max_completion_tokens"),
     ("arrays_100000_deep", deep_arrays(100_000), None),
     ("arrays_150_deep", deep_arrays(150), "x"),
     ("json_schema_200_levels", chat(response_format=json_schema_format(200)), "response_format"),
-    ("json_schema_40_levels", chat(response_format=json_schema_format(40)), "response_format.json_schema.schema"),
-    ("nan_temperature", b'{"model": "sonnet", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}', None),
-]  # fmt: skip
+    (
+        "json_schema_40_levels",
+        chat(response_format=json_schema_format(40)),
+        "response_format.json_schema.schema",
+    ),
+    (
+        "nan_temperature",
+        b'{"model": "sonnet", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}',
+        None,
+    ),
+]
 
 RESPONSES_CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ("surrogate_in_model", {"model": "\ud800", "input": "hi"}, "model"),
     ("surrogate_in_metadata", {"model": "sonnet", "input": "hi", "metadata": {"k": "\udfff"}}, "metadata.k"),
     ("nul_in_instructions", {"model": "sonnet", "input": "hi", "instructions": "a\x00"}, "instructions"),
     ("stream_yes", {"model": "sonnet", "input": "hi", "stream": "yes"}, "stream"),
-    ("max_output_tokens_huge", {"model": "sonnet", "input": "hi", "max_output_tokens": 10**30}, "max_output_tokens"),
+    (
+        "max_output_tokens_huge",
+        {"model": "sonnet", "input": "hi", "max_output_tokens": 10**30},
+        "max_output_tokens",
+    ),
     (
         "json_schema_40_levels",
-        {"model": "sonnet", "input": "hi", "text": {"format": {"type": "json_schema", "name": "d", "schema": nested_schema(40)}}},
+        {
+            "model": "sonnet",
+            "input": "hi",
+            "text": {"format": {"type": "json_schema", "name": "d", "schema": nested_schema(40)}},
+        },
         "text.format",
     ),
-]  # fmt: skip
+]
 
 
 def encode(body: dict[str, Any] | bytes) -> bytes:
@@ -128,7 +172,9 @@ def test_hostile_bodies_keep_the_connection_alive(http: httpx.Client, path: str)
     assert len(ports) == 1, "a hostile body dropped the keep-alive connection"
 
 
-@pytest.mark.parametrize(("body", "param"), [c[1:] for c in RESPONSES_CASES], ids=[c[0] for c in RESPONSES_CASES])
+@pytest.mark.parametrize(
+    ("body", "param"), [c[1:] for c in RESPONSES_CASES], ids=[c[0] for c in RESPONSES_CASES]
+)
 def test_hostile_responses_bodies_are_400_naming_the_parameter(
     http: httpx.Client, body: dict[str, Any], param: str | None
 ) -> None:
