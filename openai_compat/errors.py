@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from jobs.contract import JobError
+
+# Pydantic names the member of a union a value failed as (`str`, `list[dict[str,any]]`): not a parameter.
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|function-\w+\[.*\])$")
 
 
 class ApiError(Exception):
@@ -62,7 +66,7 @@ def error_body(
 def from_validation_errors(errors: Sequence[Any]) -> ApiError:
     """A 400 naming the first offending parameter of a pydantic validation failure."""
     first = dict(errors[0]) if errors else {}
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    loc = [str(p) for p in first.get("loc", ()) if p != "body" and not _UNION_TAG.match(str(p))]
     param = _param_path(loc)
     if first.get("type") == "json_invalid":
         return invalid_request("The request body is not valid JSON.", code="invalid_json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -17,6 +17,9 @@ from openai_compat.schema_check import check_schema
 
 # The largest answer any Claude model gives; a larger max_tokens is a mistake, not a wish.
 MAX_OUTPUT_TOKENS = 128_000
+# Stop sequences are scanned on every streamed delta: a few, of sensible length.
+MAX_STOPS = 16
+MAX_STOP_CHARS = 1_000
 # OpenAI's rule for function names (they also become schema constants and prompt headings).
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 _FUNCTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -59,7 +62,9 @@ class ChatCompletionBody(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     n: int | None = Field(default=None, ge=1)
-    stop: str | list[str] | None = None
+    stop: str | list[Annotated[str, Field(max_length=MAX_STOP_CHARS)]] | None = Field(
+        default=None, max_length=MAX_STOPS
+    )
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None

@@ -35,6 +35,13 @@ def check_schema(schema: dict[str, Any], *, param: str, object_root: bool = True
             param=f"{param}.type",
             code="unsupported_schema",
         )
+    dialect = schema.get("$schema")
+    if dialect is not None and not isinstance(dialect, str):
+        raise invalid_request(
+            "$schema must be a string (a JSON Schema dialect URI).",
+            param=f"{param}.$schema",
+            code="invalid_schema",
+        )
     for path, ref in _refs(schema, ""):
         if not ref.startswith("#"):
             raise invalid_request(

@@ -99,6 +99,19 @@ CHAT_CASES: list[tuple[str, dict[str, Any] | bytes, str | None]] = [
         "response_format.json_schema.schema",
     ),
     (
+        "json_schema_dialect_not_a_string",
+        chat(
+            response_format={"type": "json_schema", "json_schema": {"name": "d", "schema": {"$schema": [1]}}}
+        ),
+        "response_format.json_schema.schema.$schema",
+    ),
+    ("stop_5000_sequences", chat(stop=["x"] * 5000), "stop"),
+    (
+        "content_part_not_an_object",
+        chat(messages=[{"role": "user", "content": ["x"]}]),
+        "messages[0].content",
+    ),
+    (
         "nan_temperature",
         b'{"model": "sonnet", "messages": [{"role": "user", "content": "hi"}], "temperature": NaN}',
         None,
