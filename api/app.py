@@ -9,7 +9,7 @@ from arq import ArqRedis
 from fastapi import FastAPI
 
 from api import batches, chat, docs, jobs, models, openai_batches, openapi_bodies, operations, responses
-from api.errors import install_error_handlers
+from api.errors import UnexpectedErrors, install_error_handlers
 from api.request_id import RequestIdMiddleware
 from config.settings import Settings, get_settings
 from jobs.client import JobClient
@@ -45,7 +45,8 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     openapi_bodies.install(app)
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(UnexpectedErrors)
+    app.add_middleware(RequestIdMiddleware)  # outermost: a 500 carries the request id too
     app.include_router(operations.router)
     app.include_router(docs.router)
     app.include_router(chat.router)

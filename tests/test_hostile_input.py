@@ -7,12 +7,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from api.app import create_app
+from config.settings import Settings
 from fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Factory, Service
 
@@ -319,3 +325,31 @@ def test_tracebacks_in_logs_are_redacted(log_format: str) -> None:
     assert "RuntimeError: upstream said no to key [REDACTED]" in done.stderr
     assert "Traceback" in done.stderr
     assert secret not in done.stderr
+
+
+def test_an_unexpected_error_is_a_500_that_keeps_the_connection(redis_url: str) -> None:
+    """The last-resort 500 is an ordinary response: the keep-alive connection stays usable."""
+
+    async def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app = create_app(Settings(redis_url=redis_url, queue_name=f"lc:test:{uuid.uuid4().hex[:8]}"))
+    app.add_api_route("/boom", boom)  # the real app, plus one route with a bug
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            assert thread.is_alive()
+            time.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            failed = client.get("/boom")
+            assert failed.status_code == 500
+            assert failed.json()["error"]["code"] == "internal_error"
+            after = client.get("/health")
+            assert after.status_code == 200
+            assert local_port(after) == local_port(failed)
+    finally:
+        server.should_exit = True
+        thread.join(10)
