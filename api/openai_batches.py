@@ -100,7 +100,7 @@ async def create_file(request: Request, api_key: str | None = Depends(require_ap
     settings = settings_of(request)
     raw = await _read_capped(request, settings.max_file_bytes + MULTIPART_OVERHEAD)
     parts = parse_multipart(request.headers.get("content-type", ""), raw)
-    purpose = parts["purpose"].data.decode() if "purpose" in parts else None
+    purpose = parts["purpose"].data.decode("utf-8", "replace") if "purpose" in parts else None
     if purpose != "batch":
         raise invalid_request("Only purpose `batch` is supported.", param="purpose", code="invalid_purpose")
     upload = parts.get("file")

@@ -228,6 +228,16 @@ def test_a_batch_file_line_with_a_nul_is_rejected(service: Service) -> None:
     assert "Line 1" in error["message"] and "NUL" in error["message"]
 
 
+def test_a_file_upload_with_a_purpose_that_is_not_utf8_is_400(service: Service) -> None:
+    response = httpx.post(
+        f"{service.url}/v1/files",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        files={"file": ("in.jsonl", b"{}\n"), "purpose": (None, b"\xff\xfe")},
+        timeout=30,
+    )
+    assert_openai_error(response, 400, "purpose")
+
+
 def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
     yield b'{"model": "sonnet", "messages": [{"role": "user", "content": "'
     sent = 0
