@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,8 @@ MAX_OUTPUT_TOKENS = 128_000
 # Stop sequences are scanned on every streamed delta: a few, of sensible length.
 MAX_STOPS = 16
 MAX_STOP_CHARS = 1_000
+# Structured-output and tool schemas reach the CLI as one argument each (Linux caps it at 128 KiB).
+MAX_SCHEMA_BYTES = 64_000
 # OpenAI's rule for function names (they also become schema constants and prompt headings).
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 _FUNCTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -200,6 +203,12 @@ def _check_tools(body: ChatCompletionBody) -> None:
             )
         check_schema(parameters, param=f"tools[{i}].function.parameters")
         names.add(name)
+    if body.tools and _json_size(body.tools) > MAX_SCHEMA_BYTES:
+        raise invalid_request(
+            f"The tools are too large: at most {MAX_SCHEMA_BYTES} bytes of JSON in all.",
+            param="tools",
+            code="tools_too_large",
+        )
     _check_tool_choice(body.tool_choice, names)
 
 
@@ -244,5 +253,15 @@ def _check_response_format(fmt: dict[str, Any] | None) -> None:
                 param="response_format",
             )
         check_schema(spec["schema"], param="response_format.json_schema.schema")
+        if _json_size(spec["schema"]) > MAX_SCHEMA_BYTES:
+            raise invalid_request(
+                f"The JSON Schema is too large: at most {MAX_SCHEMA_BYTES} bytes of JSON.",
+                param="response_format.json_schema.schema",
+                code="schema_too_large",
+            )
         return
     raise invalid_request(f"Unsupported response_format type {kind!r}.", param="response_format.type")
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value))  # ASCII, as the CLI gets it

@@ -274,6 +274,33 @@ def test_a_tool_use_only_answer_is_an_error_naming_the_tool(
     assert "Bash" in error["message"]
 
 
+def test_a_system_prompt_too_long_for_a_cli_argument_still_reaches_the_model(
+    http: httpx.Client, fake_upstream: FakeUpstream
+) -> None:
+    system = "rule" + "s" * 300_000  # 300 kB in one word (one fake token): more than a CLI argument holds
+    response = http.post(
+        "/v1/chat/completions", json=chat(messages=[{"role": "system", "content": system}, USER])
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"].endswith("hi")
+    sent = json.dumps(fake_upstream.state.message_requests()[-1].body)
+    assert system in sent
+
+
+def test_schemas_too_large_for_a_cli_argument_are_400(http: httpx.Client) -> None:
+    wide = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(5_000)}}
+    fmt = {"type": "json_schema", "json_schema": {"name": "wide", "schema": wide}}
+    error = assert_openai_error(
+        http.post("/v1/chat/completions", json=chat(response_format=fmt)),
+        400,
+        "response_format.json_schema.schema",
+    )
+    assert error["code"] == "schema_too_large"
+    tools = [{"type": "function", "function": {"name": "f", "parameters": wide}}]
+    error = assert_openai_error(http.post("/v1/chat/completions", json=chat(tools=tools)), 400, "tools")
+    assert error["code"] == "tools_too_large"
+
+
 def test_every_request_body_is_in_the_openapi_schema(http: httpx.Client) -> None:
     schema = http.get("/openapi.json").json()
     posts = {path: ops["post"] for path, ops in schema["paths"].items() if "post" in ops}
