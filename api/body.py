@@ -14,8 +14,8 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
-from openai_compat.errors import ApiError, from_validation_errors, invalid_request
-from openai_compat.json_guard import check_json, load_json
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors, invalid_request
+from litellm_claude.openai_compat.json_guard import check_json, load_json
 
 M = TypeVar("M", bound=BaseModel)
 # After the limit, up to this much more is read and thrown away so the client, still sending,

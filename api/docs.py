@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.auth import require_ops_access
+from litellm_claude.api.auth import require_ops_access
 
 router = APIRouter(dependencies=[Depends(require_ops_access)], include_in_schema=False)
 

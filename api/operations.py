@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from redis.exceptions import RedisError
 
-from api.auth import require_ops_access
-from telemetry.prometheus import render
+from litellm_claude.api.auth import require_ops_access
+from litellm_claude.telemetry.prometheus import render
 
 router = APIRouter()
 

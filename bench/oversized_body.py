@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     procs = Procs(Path(tempfile.mkdtemp(prefix="lc-bench-body-")))
     try:
-        procs.start("api", [sys.executable, "-m", "service.cli", "api"], env)
+        procs.start("api", [sys.executable, "-m", "litellm_claude.service.cli", "api"], env)
         url = f"http://127.0.0.1:{port}"
         procs.wait_http("api", f"{url}/health")
         pid = procs.pid("api")

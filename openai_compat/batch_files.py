@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openai_compat.errors import ApiError, invalid_request
-from openai_compat.json_guard import check_json, load_json
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.json_guard import check_json, load_json
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
 _BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from jobs.contract import JobError
+from litellm_claude.jobs.contract import JobError
 
 # Pydantic names the member of a union a value failed as (`str`, `list[dict[str,any]]`): not a parameter.
 _UNION_TAG = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|function-\w+\[.*\])$")

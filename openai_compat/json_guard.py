@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
 
 MAX_JSON_DEPTH = 100
 _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")

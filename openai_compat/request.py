@@ -9,12 +9,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from config.models import UnknownModel, resolve_model
-from config.settings import Settings
-from jobs.contract import CompletionJob, JobImage, JobMessage, JobParams
-from openai_compat.content_parts import split_parts
-from openai_compat.errors import ApiError, invalid_request
-from openai_compat.schema_check import check_schema
+from litellm_claude.config.models import UnknownModel, resolve_model
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.contract import CompletionJob, JobImage, JobMessage, JobParams
+from litellm_claude.openai_compat.content_parts import split_parts
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.schema_check import check_schema
 
 # The largest answer any Claude model gives; a larger max_tokens is a mistake, not a wish.
 MAX_OUTPUT_TOKENS = 128_000

@@ -14,8 +14,8 @@ from typing import Any
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
-from openai_compat.errors import ApiError, invalid_request
-from openai_compat.json_guard import check_json
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.json_guard import check_json
 
 # JSON nesting of one schema: ~30 levels of nested objects, three times OpenAI's own limit.
 MAX_SCHEMA_DEPTH = 64

@@ -17,9 +17,9 @@ import httpx
 import pytest
 import uvicorn
 
-from api.app import create_app
-from config.settings import Settings
-from fake_anthropic import FakeUpstream
+from litellm_claude.api.app import create_app
+from litellm_claude.config.settings import Settings
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Factory, Service
 
 TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
@@ -338,7 +338,7 @@ def test_ops_endpoints_are_open_by_default(http: httpx.Client) -> None:
 
 TRACEBACK_SCRIPT = """
 import logging, sys
-from service.logs import setup_logging
+from litellm_claude.service.logs import setup_logging
 setup_logging([sys.argv[1]], json_format=sys.argv[2] == "json")
 try:
     raise RuntimeError("upstream said no to key " + sys.argv[1])

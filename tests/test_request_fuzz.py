@@ -17,18 +17,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from api.jobs import JobBody
-from config.settings import Settings
-from jobs import codec
-from jobs.contract import CompletionJob
-from openai_compat.errors import ApiError, from_validation_errors
-from openai_compat.json_guard import check_json, load_json
-from openai_compat.request import ChatCompletionBody, build_job
-from openai_compat.responses_api import ResponsesBody, build_response_job
-from worker.cli_options import output_format
-from worker.function_calling import decision_result, decision_schema, tools_active, tools_prompt
-from worker.prompt import flat_transcript, plan_prompt
-from worker.transcript import to_turns
+from litellm_claude.api.jobs import JobBody
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import codec
+from litellm_claude.jobs.contract import CompletionJob
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
+from litellm_claude.openai_compat.json_guard import check_json, load_json
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
+from litellm_claude.openai_compat.responses_api import ResponsesBody, build_response_job
+from litellm_claude.worker.cli_options import output_format
+from litellm_claude.worker.function_calling import (
+    decision_result,
+    decision_schema,
+    tools_active,
+    tools_prompt,
+)
+from litellm_claude.worker.prompt import flat_transcript, plan_prompt
+from litellm_claude.worker.transcript import to_turns
 
 SETTINGS = Settings(redis_url="redis://127.0.0.1:1/0", max_messages=20)
 FUZZ = settings(
