@@ -11,15 +11,17 @@ from fastapi import FastAPI
 from litellm_claude.api import (
     batches,
     chat,
+    docs,
     jobs,
     models,
     openai_batches,
+    openapi_bodies,
     operations,
     responses,
     status,
     unsupported,
 )
-from litellm_claude.api.errors import install_error_handlers
+from litellm_claude.api.errors import UnexpectedErrors, install_error_handlers
 from litellm_claude.api.http_metrics import HttpMetricsMiddleware
 from litellm_claude.api.request_id import RequestIdMiddleware
 from litellm_claude.config.settings import Settings, get_settings
@@ -54,13 +56,23 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
             await app.state.replicated.aclose()
             await redis.aclose()
 
-    app = FastAPI(title="litellm-claude", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="litellm-claude",
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_url=None,  # served by api.docs, behind a key when PROTECT_OPS_ENDPOINTS is on
+        docs_url=None,
+        redoc_url=None,
+    )
+    openapi_bodies.install(app)
     app.state.settings = settings
     app.state.signins = load_signins(settings)  # names and kinds for the status endpoint and /metrics
     install_error_handlers(app)
-    app.add_middleware(RequestIdMiddleware)
-    app.add_middleware(HttpMetricsMiddleware)
+    app.add_middleware(UnexpectedErrors)
+    app.add_middleware(RequestIdMiddleware)  # a 500 carries the request id too
+    app.add_middleware(HttpMetricsMiddleware)  # outermost: counts every answer, 500s included
     app.include_router(operations.router)
+    app.include_router(docs.router)
     app.include_router(chat.router)
     app.include_router(responses.router)
     app.include_router(models.router)

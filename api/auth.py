@@ -35,3 +35,9 @@ async def require_api_key(request: Request) -> str | None:
             401, "Incorrect API key provided.", type="invalid_request_error", code="invalid_api_key"
         )
     return key
+
+
+async def require_ops_access(request: Request) -> None:
+    """FastAPI dependency for `/metrics` and the docs: a valid key when PROTECT_OPS_ENDPOINTS is on."""
+    if request.app.state.settings.protect_ops_endpoints:
+        await require_api_key(request)

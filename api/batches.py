@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
 from litellm_claude.api.jobs import JobBody, accepting, check_capacity, error_object, redis_of, settings_of
+from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.config.settings import Settings
 from litellm_claude.jobs import keys, records
 from litellm_claude.jobs.contract import JobError
@@ -184,7 +185,7 @@ async def load_batch(request: Request, batch_id: str, api_key: str | None) -> Ba
     )
 
 
-@router.post("/v1/jobs/batch", status_code=202)
+@router.post("/v1/jobs/batch", status_code=202, openapi_extra=json_body(BatchBody))
 async def create_batch(request: Request, api_key: str | None = Depends(require_api_key)) -> JSONResponse:
     settings = settings_of(request)
     body = await parse_body(request, BatchBody, max_bytes=settings.max_body_bytes)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
 from litellm_claude.api.job_flow import disconnected, limits, wants_bulk
+from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.api.sse import DONE, sse_data
 from litellm_claude.jobs import flow
 from litellm_claude.jobs.client import JobClient
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(ChatCompletionBody))
 async def chat_completions(
     request: Request, api_key: str | None = Depends(require_api_key)
 ) -> JSONResponse | StreamingResponse:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from litellm_claude.jobs.flow import JobFailed
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
@@ -25,7 +26,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RedisError, _redis_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, _unexpected)  # only reached if UnexpectedErrors is not installed
 
 
 async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -52,12 +53,42 @@ async def _redis_error(request: Request, exc: RedisError) -> JSONResponse:
     if is_redis_down(exc):
         log.warning("Redis unavailable for %s %s: %s", request.method, request.url.path, type(exc).__name__)
         return await _api_error(request, ApiError.from_job_error(redis_unavailable_error()))
-    return await _unexpected(request, exc)
+    return _unexpected(request, exc)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+def _unexpected(_: Request | None, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
         error_body("The server had an internal error.", type="api_error", code="internal_error"),
         status_code=500,
     )
+
+
+class UnexpectedErrors:
+    """Answer an unhandled exception with a 500 OpenAI error as an ordinary response.
+
+    Starlette's own last-resort handler re-raises after answering, and the server then drops
+    the connection: a keep-alive client's next request on it would fail. Here the 500 is a
+    normal response (unless the response had already started), so the connection stays usable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            await _unexpected(None, exc)(scope, receive, send)

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
+from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.config.settings import Settings
 from litellm_claude.jobs import event_stream, records
 from litellm_claude.jobs.client import JobClient, JobRefused
@@ -186,7 +187,7 @@ def request_hash(body: BaseModel) -> str:
 # --- Routes ---------------------------------------------------------------------------------------
 
 
-@router.post("/v1/jobs", status_code=202)
+@router.post("/v1/jobs", status_code=202, openapi_extra=json_body(JobBody))
 async def create_job(request: Request, api_key: str | None = Depends(require_api_key)) -> JSONResponse:
     settings = settings_of(request)
     body = await parse_body(request, JobBody, max_bytes=settings.max_body_bytes)

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict
 
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.batches import BatchRecord, build_items, item_states
-from litellm_claude.api.body import parse_body
+from litellm_claude.api.body import parse_body, read_body
 from litellm_claude.api.jobs import accepting, check_capacity, error_object, redis_of, settings_of
+from litellm_claude.api.openapi_bodies import json_body, multipart_body
 from litellm_claude.jobs import keys, records
 from litellm_claude.jobs.contract import JobError
 from litellm_claude.jobs.records import JobRecord, JobState
@@ -42,6 +43,10 @@ router = APIRouter()
 FILE_ID_RE = re.compile(r"^file-[0-9a-f]{32}(-out|-err)?$")
 OBATCH_ID_RE = re.compile(r"^batch_[0-9a-f]{32}$")
 MULTIPART_OVERHEAD = 64 * 1024
+FILE_UPLOAD = multipart_body(
+    {"file": {"type": "string", "format": "binary"}, "purpose": {"type": "string", "enum": ["batch"]}},
+    ["file", "purpose"],
+)
 
 
 class FileRecord(BaseModel):
@@ -96,12 +101,12 @@ class BatchFinal(BaseModel):
 # --- Files ----------------------------------------------------------------------------------------
 
 
-@router.post("/v1/files")
+@router.post("/v1/files", openapi_extra=FILE_UPLOAD)
 async def create_file(request: Request, api_key: str | None = Depends(require_api_key)) -> JSONResponse:
     settings = settings_of(request)
     raw = await _read_capped(request, settings.max_file_bytes + MULTIPART_OVERHEAD)
     parts = parse_multipart(request.headers.get("content-type", ""), raw)
-    purpose = parts["purpose"].data.decode() if "purpose" in parts else None
+    purpose = parts["purpose"].data.decode("utf-8", "replace") if "purpose" in parts else None
     if purpose != "batch":
         raise invalid_request("Only purpose `batch` is supported.", param="purpose", code="invalid_purpose")
     upload = parts.get("file")
@@ -168,17 +173,7 @@ async def delete_file(
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _file_too_large(limit - MULTIPART_OVERHEAD)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _file_too_large(limit - MULTIPART_OVERHEAD)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_body(request, limit, lambda: _file_too_large(limit - MULTIPART_OVERHEAD))
 
 
 async def _owned_file(request: Request, file_id: str, api_key: str | None) -> FileRecord:
@@ -202,7 +197,7 @@ def _file_too_large(limit: int) -> ApiError:
 # --- Batches --------------------------------------------------------------------------------------
 
 
-@router.post("/v1/batches")
+@router.post("/v1/batches", openapi_extra=json_body(CreateBatchBody))
 async def create_openai_batch(
     request: Request, api_key: str | None = Depends(require_api_key)
 ) -> JSONResponse:

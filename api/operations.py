@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from redis.exceptions import RedisError
 
+from litellm_claude.api.auth import require_ops_access
 from litellm_claude.jobs import workers
 from litellm_claude.telemetry.prometheus import render
 
@@ -38,7 +39,7 @@ async def ready(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(require_ops_access)])
 async def metrics(request: Request) -> PlainTextResponse:
     settings = request.app.state.settings
     signins = [(s.name, s.kind) for s in request.app.state.signins]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
 from litellm_claude.api.job_flow import disconnected, limits, wants_bulk
+from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.config.settings import Settings
 from litellm_claude.jobs import flow
 from litellm_claude.jobs.client import JobClient
@@ -30,7 +31,7 @@ from litellm_claude.openai_compat.responses_api import (
 router = APIRouter()
 
 
-@router.post("/v1/responses", response_model=None)
+@router.post("/v1/responses", response_model=None, openapi_extra=json_body(ResponsesBody))
 async def create_response(
     request: Request, api_key: str | None = Depends(require_api_key)
 ) -> JSONResponse | StreamingResponse:

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     port: int = 8080
     request_timeout_s: float = 600.0
     max_body_bytes: int = 10_000_000
+    protect_ops_endpoints: bool = Field(
+        default=False,
+        description="Require an API key (one of API_KEYS) for /metrics, /openapi.json, /docs and /redoc too.",
+    )
 
     caller_labels: str = Field(
         default="",

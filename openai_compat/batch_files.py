@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.json_guard import check_json, load_json
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
 _BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -60,11 +61,15 @@ def parse_input(content: bytes, *, max_lines: int) -> list[BatchLine]:
 
 def _parse_line(number: int, raw: str) -> BatchLine:
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = load_json(raw)
+    except ApiError:
         raise _line_error(number, "not valid JSON") from None
     if not isinstance(data, dict):
         raise _line_error(number, "not a JSON object")
+    try:
+        check_json(data)
+    except ApiError as exc:
+        raise _line_error(number, exc.message.rstrip(".")) from None
     try:
         return BatchLine.model_validate(data)
     except ValidationError as exc:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from litellm_claude.jobs.contract import JobError
+
+# Pydantic names the member of a union a value failed as (`str`, `list[dict[str,any]]`): not a parameter.
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|list\[.*\]|dict\[.*\]|function-\w+\[.*\])$")
 
 
 class ApiError(Exception):
@@ -26,6 +30,7 @@ class ApiError(Exception):
         self.param = param
         self.code = code
         self.retry_after = retry_after
+        self.close_connection = False  # set when the rest of the request was left unread
 
     @classmethod
     def from_job_error(cls, error: JobError) -> ApiError:
@@ -42,9 +47,10 @@ class ApiError(Exception):
         return error_body(self.message, type=self.type, param=self.param, code=self.code)
 
     def headers(self) -> dict[str, str]:
-        if self.retry_after is None:
-            return {}
-        return {"Retry-After": str(max(1, round(self.retry_after)))}
+        headers = {"Connection": "close"} if self.close_connection else {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(max(1, round(self.retry_after)))
+        return headers
 
 
 def unsupported_endpoint(kind: str, *, status: int = 404) -> ApiError:
@@ -71,7 +77,7 @@ def error_body(
 def from_validation_errors(errors: Sequence[Any]) -> ApiError:
     """A 400 naming the first offending parameter of a pydantic validation failure."""
     first = dict(errors[0]) if errors else {}
-    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    loc = [str(p) for p in first.get("loc", ()) if p != "body" and not _UNION_TAG.match(str(p))]
     param = _param_path(loc)
     if first.get("type") == "json_invalid":
         return invalid_request("The request body is not valid JSON.", code="invalid_json")

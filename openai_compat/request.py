@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+import json
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from litellm_claude.config.models import UnknownModel, resolve_model
 from litellm_claude.config.settings import Settings
@@ -14,6 +16,30 @@ from litellm_claude.openai_compat.content_parts import split_parts
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 from litellm_claude.openai_compat.schema_check import check_schema
 
+# The largest answer any Claude model gives; a larger max_tokens is a mistake, not a wish.
+MAX_OUTPUT_TOKENS = 128_000
+# Stop sequences are scanned on every streamed delta: a few, of sensible length.
+MAX_STOPS = 16
+MAX_STOP_CHARS = 1_000
+# Structured-output and tool schemas reach the CLI as one argument each (Linux caps it at 128 KiB).
+MAX_SCHEMA_BYTES = 64_000
+# OpenAI's rule for function names (they also become schema constants and prompt headings).
+FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+_FUNCTION_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class FunctionCall(BaseModel):
+    name: str = Field(pattern=FUNCTION_NAME)
+    arguments: str
+
+
+class ToolCall(BaseModel):
+    """A function call of an earlier assistant turn."""
+
+    id: str = Field(min_length=1, max_length=256)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -21,7 +47,7 @@ class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
     name: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
 
 
@@ -32,19 +58,21 @@ class ChatCompletionBody(BaseModel):
 
     model: str
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: dict[str, Any] | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     n: int | None = Field(default=None, ge=1)
-    stop: str | list[str] | None = None
+    stop: str | list[Annotated[str, Field(max_length=MAX_STOP_CHARS)]] | None = Field(
+        default=None, max_length=MAX_STOPS
+    )
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     user: str | None = None
-    logprobs: bool | None = None
+    logprobs: StrictBool | None = None
     top_logprobs: int | None = None
     audio: dict[str, Any] | None = None
     modalities: list[str] | None = None
@@ -146,7 +174,7 @@ def _normalize(index: int, message: ChatMessage) -> JobMessage:
         content=text,
         images=images,
         name=message.name,
-        tool_calls=message.tool_calls,
+        tool_calls=[c.model_dump() for c in message.tool_calls] if message.tool_calls else None,
         tool_call_id=message.tool_call_id,
     )
 
@@ -162,8 +190,11 @@ def _check_tools(body: ChatCompletionBody) -> None:
                 code="unsupported_parameter",
             )
         name = function.get("name")
-        if not isinstance(name, str) or not name:
-            raise invalid_request("Each function needs a name.", param=f"tools[{i}].function.name")
+        if not isinstance(name, str) or not _FUNCTION_NAME_RE.fullmatch(name):
+            raise invalid_request(
+                "Each function needs a name of 1 to 64 letters, digits, underscores or dashes.",
+                param=f"tools[{i}].function.name",
+            )
         parameters = function.get("parameters", {"type": "object"})
         if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
             raise invalid_request(
@@ -172,15 +203,37 @@ def _check_tools(body: ChatCompletionBody) -> None:
             )
         check_schema(parameters, param=f"tools[{i}].function.parameters")
         names.add(name)
-    choice = body.tool_choice
+    if body.tools and _json_size(body.tools) > MAX_SCHEMA_BYTES:
+        raise invalid_request(
+            f"The tools are too large: at most {MAX_SCHEMA_BYTES} bytes of JSON in all.",
+            param="tools",
+            code="tools_too_large",
+        )
+    _check_tool_choice(body.tool_choice, names)
+
+
+def _check_tool_choice(choice: str | dict[str, Any] | None, names: set[str]) -> None:
     if choice is None or choice in ("none", "auto"):
         return
     if choice == "required":
         if not names:
             raise invalid_request("tool_choice `required` needs tools.", param="tool_choice")
         return
-    wanted = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
-    if wanted not in names:
+    if isinstance(choice, str):
+        raise invalid_request(
+            'tool_choice must be none, auto, required or {"type": "function", "function": {"name": ...}}.',
+            param="tool_choice",
+            code="invalid_value",
+        )
+    function = choice.get("function")
+    if choice.get("type") != "function" or not isinstance(function, dict):
+        raise invalid_request(
+            'A tool_choice object must be {"type": "function", "function": {"name": ...}}.',
+            param="tool_choice.function" if choice.get("type") == "function" else "tool_choice.type",
+            code="invalid_value",
+        )
+    wanted = function.get("name")
+    if not isinstance(wanted, str) or wanted not in names:
         raise invalid_request(
             f"tool_choice names a function that is not in tools: {wanted!r}.", param="tool_choice"
         )
@@ -200,5 +253,15 @@ def _check_response_format(fmt: dict[str, Any] | None) -> None:
                 param="response_format",
             )
         check_schema(spec["schema"], param="response_format.json_schema.schema")
+        if _json_size(spec["schema"]) > MAX_SCHEMA_BYTES:
+            raise invalid_request(
+                f"The JSON Schema is too large: at most {MAX_SCHEMA_BYTES} bytes of JSON.",
+                param="response_format.json_schema.schema",
+                code="schema_too_large",
+            )
         return
     raise invalid_request(f"Unsupported response_format type {kind!r}.", param="response_format.type")
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value))  # ASCII, as the CLI gets it

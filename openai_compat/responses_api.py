@@ -11,12 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.jobs.contract import CompletionJob, JobError, ResultEvent, Usage
-from litellm_claude.openai_compat.errors import ApiError, invalid_request
-from litellm_claude.openai_compat.request import ChatCompletionBody, ChatMessage, build_job
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors, invalid_request
+from litellm_claude.openai_compat.request import MAX_OUTPUT_TOKENS, ChatCompletionBody, ChatMessage, build_job
 
 ROLES = ("user", "assistant", "system", "developer")
 TEXT_PARTS = ("input_text", "output_text", "text")
@@ -33,18 +33,18 @@ class ResponsesBody(BaseModel):
     input: Any = None  # a string or a list of input items; checked by `to_chat_body`
     instructions: str | None = None
     text: dict[str, Any] | None = None
-    max_output_tokens: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1, le=MAX_OUTPUT_TOKENS)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    stream: bool = False
+    stream: StrictBool = False
     n: int | None = Field(default=None, ge=1)
     tools: list[dict[str, Any]] | None = None
     tool_choice: Any = None
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     previous_response_id: str | None = None
     conversation: Any = None
     prompt: Any = None
-    background: bool | None = None
+    background: StrictBool | None = None
     top_logprobs: int | None = None
     include: list[str] | None = None
     metadata: dict[str, str] | None = None
@@ -56,9 +56,13 @@ def build_response_job(
     body: ResponsesBody, *, settings: Settings, api_key: str | None = None, bulk: bool = False
 ) -> CompletionJob:
     """Validate a Responses request and build its job; ApiError names the Responses parameter."""
-    chat = to_chat_body(body)
     try:
+        chat = to_chat_body(body)
         return build_job(chat, settings=settings, api_key=api_key, bulk=bulk)
+    except ValidationError as exc:
+        error = from_validation_errors(exc.errors())
+        error.param = _responses_param(error.param)
+        raise error from None
     except ApiError as error:
         error.param = _responses_param(error.param)
         raise

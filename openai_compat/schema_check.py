@@ -14,16 +14,33 @@ from typing import Any
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
-from litellm_claude.openai_compat.errors import invalid_request
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.json_guard import check_json
+
+# JSON nesting of one schema: ~30 levels of nested objects, three times OpenAI's own limit.
+MAX_SCHEMA_DEPTH = 64
 
 
 def check_schema(schema: dict[str, Any], *, param: str, object_root: bool = True) -> None:
+    try:
+        check_json(schema, max_depth=MAX_SCHEMA_DEPTH, prefix=param, what="The JSON Schema")
+    except ApiError as exc:
+        if exc.code == "json_too_deep":
+            exc.param = param
+        raise
     if object_root and schema.get("type", "object") != "object":
         raise invalid_request(
             f"The root of the schema must be of type object, not {schema.get('type')!r}; "
             "wrap other values in an object property.",
             param=f"{param}.type",
             code="unsupported_schema",
+        )
+    dialect = schema.get("$schema")
+    if dialect is not None and not isinstance(dialect, str):
+        raise invalid_request(
+            "$schema must be a string (a JSON Schema dialect URI).",
+            param=f"{param}.$schema",
+            code="invalid_schema",
         )
     for path, ref in _refs(schema, ""):
         if not ref.startswith("#"):
@@ -35,6 +52,10 @@ def check_schema(schema: dict[str, Any], *, param: str, object_root: bool = True
             )
     try:
         validator_for(schema).check_schema(schema)
+    except RecursionError:
+        raise invalid_request(
+            "The JSON Schema is nested too deeply to check.", param=param, code="json_too_deep"
+        ) from None
     except SchemaError as exc:
         where = "/".join(str(p) for p in exc.absolute_path) or "/"
         raise invalid_request(

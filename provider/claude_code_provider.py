@@ -27,6 +27,7 @@ from litellm_claude.jobs.connection import connect
 from litellm_claude.jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
 from litellm_claude.jobs.redis_down import REDIS_DOWN, redis_unavailable_error
 from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
+from litellm_claude.openai_compat.json_guard import check_json
 from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 from litellm_claude.openai_compat.response import completion_object, usage_object
 from litellm_claude.provider import model_info
@@ -204,7 +205,9 @@ class ClaudeCodeProvider(CustomLLM):
     async def _submit(self, call: Call, *, stream: bool) -> tuple[JobClient, CompletionJob, flow.Limits]:
         settings = self.settings
         try:
-            body = ChatCompletionBody.model_validate(_body_fields(call, stream=stream))
+            fields = _body_fields(call, stream=stream)
+            check_json(fields)
+            body = ChatCompletionBody.model_validate(fields)
             job = build_job(body, settings=settings, api_key=_caller_key(call.litellm_params))
         except ValidationError as exc:
             raise to_litellm_error(from_validation_errors(exc.errors()), model=call.model) from exc

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from litellm_claude.telemetry.log_context import AddLogContext
 
 REDACTED = "[REDACTED]"
+_FORMATTER = logging.Formatter()
 
 
 class RedactSecrets(logging.Filter):
@@ -21,11 +22,21 @@ class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
             return True
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, REDACTED)
-        record.msg, record.args = message, None
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info:
+            # a traceback's frames and exception text can carry a secret too: format it once, here
+            record.exc_text = record.exc_text or _FORMATTER.formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
 
 
 class DropPriorityLead(logging.Filter):
@@ -55,8 +66,12 @@ class JsonFormatter(logging.Formatter):
         for key in ("request_id", "job_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
         return json.dumps(entry)
 
 

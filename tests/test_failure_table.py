@@ -27,6 +27,7 @@ from litellm_claude.worker.stop_sequences import StopScanner, apply_stops
         (failures.from_status(400), "invalid_request", 400, False),
         (failures.failure("max_turns"), "max_turns", 502, False),
         (failures.failure("cli_crash"), "cli_crash", 502, False),
+        (failures.failure("tool_use_only", "Bash"), "tool_use_only", 502, False),
         (failures.failure("timeout"), "timeout", 504, False),
         (failures.failure("inactivity"), "inactivity", 504, False),
         (failures.from_text("API Error: Request rejected (429) · slow down"), "rate_limit", 429, True),

@@ -381,3 +381,28 @@ def test_abandoned_sync_stream_cancels_the_job(
     assert next(iter(chunks))["text"]
     chunks.close()  # type: ignore[attr-defined]  # a generator
     _assert_cancelled(redis_client, _job_id_for(redis_client, marker))
+
+
+@pytest.mark.usefixtures("provider_env")
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        (
+            {"tools": [WEATHER_TOOL], "tool_choice": {"type": "function", "function": "f"}},
+            "tool_choice.function",
+        ),
+        (
+            {"messages": [{"role": "system", "content": "a\x00b"}, {"role": "user", "content": "x"}]},
+            "messages[0].content",
+        ),
+        ({"messages": [{"role": "user", "content": "lone \ud800"}]}, "messages[0].content"),
+        ({"max_tokens": 10**30}, "max_tokens"),
+    ],
+    ids=["tool_choice_function_str", "nul_in_system", "lone_surrogate", "max_tokens_huge"],
+)
+async def test_in_process_hostile_params_are_bad_requests(extra: dict[str, Any], param: str) -> None:
+    """The provider shares the API's request validation: the same 400 naming the parameter."""
+    request: dict[str, Any] = {"messages": [{"role": "user", "content": "x"}], **extra}
+    with pytest.raises(litellm.BadRequestError) as caught:
+        await litellm.acompletion(model="claude-code/sonnet", **request)
+    assert caught.value.param == param  # type: ignore[attr-defined]

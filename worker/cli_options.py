@@ -26,6 +26,8 @@ from litellm_claude.worker.transcript import Turn, write_transcript
 
 log = logging.getLogger(__name__)
 Prompt = str | AsyncIterable[dict[str, Any]]
+# The system prompt is one CLI argument; past this it goes into the first user turn instead.
+MAX_SYSTEM_ARG_BYTES = 120_000
 
 
 def output_format(job: CompletionJob) -> dict[str, Any] | None:
@@ -49,7 +51,7 @@ def build_options(
     signin: SignIn | None = None,
 ) -> tuple[ClaudeAgentOptions, Prompt]:
     """CLI options and prompt for one run; earlier turns go into a session the CLI resumes."""
-    plan = plan_prompt(job.messages, system_mode=settings.system_prompt_mode)
+    plan = plan_prompt(job.messages, system_mode=_system_mode(job, settings.system_prompt_mode))
     env = signin.cli_env(settings) if signin is not None else settings.cli_env()
     if job.params.max_tokens:
         env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"] = str(job.params.max_tokens)
@@ -80,6 +82,19 @@ def build_options(
         stderr=stderr or log_stderr,
     )
     return options, prompt
+
+
+def _system_mode(job: CompletionJob, mode: str) -> str:
+    """`user` when the system prompt would not fit in one CLI argument (Linux caps each at 128 KiB)."""
+    if mode == "user":
+        return mode
+    size = sum(len(m.content.encode()) for m in job.messages if m.role == "system")
+    if tools_active(job.params):
+        size += len(tools_prompt(job.params).encode())
+    if size <= MAX_SYSTEM_ARG_BYTES:
+        return mode
+    log.info("system prompt of %d bytes is too long for a CLI argument: sent in the first user turn", size)
+    return "user"
 
 
 async def _one_message(turn: Turn) -> AsyncIterator[dict[str, Any]]:

@@ -25,6 +25,7 @@ from claude_agent_sdk import (
     StreamEvent,
     SystemMessage,
     TextBlock,
+    ToolUseBlock,
     query,
 )
 
@@ -60,6 +61,7 @@ class _RunState:
     text_parts: list[str] = field(default_factory=list)
     answered_model: str | None = None
     assistant_failure: Failure | None = None
+    tool_uses: list[str] = field(default_factory=list)  # tools the model called (none is offered)
     result: ResultMessage | None = None
     emitted: bool = False
     stderr_tail: list[str] = field(default_factory=list)
@@ -210,6 +212,7 @@ def _observe(message: object, state: _RunState) -> str | None:
     elif isinstance(message, AssistantMessage):
         if message.model and message.model != SYNTHETIC_MODEL:
             state.answered_model = message.model
+        state.tool_uses += [b.name for b in message.content if isinstance(b, ToolUseBlock)]
         if message.error:
             text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
             state.assistant_failure = failures.from_assistant_error(message.error, text)
@@ -241,6 +244,10 @@ def _finish(job: CompletionJob, state: _RunState, *, stopped: bool, structured: 
             text, tool_calls = json.dumps(result.structured_output, ensure_ascii=False), None
     else:
         text = "".join(state.text_parts) or text
+        if not text and state.tool_uses:
+            # the CLI's tools are off: a bare tool call is no answer, not an empty success
+            names = ", ".join(sorted(set(state.tool_uses)))
+            return RunOutcome(failure=failures.failure("tool_use_only", names), emitted_text=state.emitted)
         if job.params.stop:
             text = _cut(text, job.params.stop)
         tool_calls = None

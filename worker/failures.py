@@ -82,6 +82,15 @@ TABLE: dict[str, Kind] = {
         True,
         False,
     ),
+    "tool_use_only": Kind(
+        "api_error",
+        502,
+        "model_called_unavailable_tool",
+        "The model answered only with a call to a tool this service does not offer, so there is no "
+        "answer text",
+        True,
+        False,
+    ),
     "timeout": Kind("timeout_error", 504, "timeout", "The job exceeded its time limit.", True, False),
     "inactivity": Kind(
         "timeout_error",
