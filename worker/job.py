@@ -177,6 +177,7 @@ async def _run_chain(
             continue
         async with slots.slot():
             await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
+            log.info("job %s: running the CLI on %s (attempt %d)", job.id, model, publisher.attempt)
             outcome = await run_cli(
                 job,
                 model,
