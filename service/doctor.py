@@ -362,11 +362,14 @@ async def _probe(settings: Settings, cli: Path, model: str, used: str) -> CheckR
     answered, error, text = None, None, ""
     result: ResultMessage | None = None
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="lc-doctor-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="lc-doctor-") as scratch,
+        tempfile.TemporaryDirectory(prefix="lc-doctor-tmp-") as cli_tmp,  # the CLI's own temp files
+    ):
         options = locked_down_options(
             cwd=scratch,
             model=model,
-            env=settings.cli_env(),
+            env={**settings.cli_env(), "TMPDIR": cli_tmp},
             cli_path=str(cli),
             system_prompt="Answer with one word.",
             max_turns=1,

@@ -284,17 +284,17 @@ def auth() -> dict[str, str]:
 def processes_left_behind(tmpdirs: list[Path] | None = None) -> dict[int, str]:
     """Live processes (other than this one) this session started: pid -> command line.
 
-    Those carrying the session's marker in their environment, or working in a
-    service's TMPDIR (`tmpdirs`, default all of them).
+    Those working in a service's TMPDIR (of `tmpdirs` if given), and, for the
+    whole session (no `tmpdirs`), those carrying the session's marker in their environment.
     """
-    marker = f"{SESSION_MARKER}={os.environ[SESSION_MARKER]}".encode()
+    marker = f"{SESSION_MARKER}={os.environ[SESSION_MARKER]}".encode() if tmpdirs is None else None
     roots = tuple(f"{d}/" for d in (SERVICE_TMPDIRS if tmpdirs is None else tmpdirs))
     found: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            ours = marker in (entry / "environ").read_bytes().split(b"\0")
+            ours = marker is not None and marker in (entry / "environ").read_bytes().split(b"\0")
             ours = ours or (f"{os.readlink(entry / 'cwd')}/".startswith(roots) and bool(roots))
             if ours:
                 found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()

@@ -257,6 +257,7 @@ async def _run_chain(
         events: list[dict[str, Any]] = []
         async with ctx["cli_slots"].slot():
             await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
+            log.info("job %s: running the CLI on %s (attempt %d)", job.id, model, publisher.attempt)
             outcome = await run_cli(
                 job,
                 model,
