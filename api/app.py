@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from api import batches, chat, jobs, models, openai_batches, operations, responses
+from api import batches, chat, dashboard_routes, jobs, models, openai_batches, operations, responses
 from api.errors import install_error_handlers
 from api.request_id import RequestIdMiddleware
 from config.settings import Settings, get_settings
@@ -45,5 +45,6 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app.include_router(batches.router)  # before jobs: /v1/jobs/batch is not a job id
     app.include_router(jobs.router)
     app.include_router(openai_batches.router)
+    app.include_router(dashboard_routes.router)
 
     return app

@@ -28,6 +28,7 @@ from jobs.records import JobRecord, JobState
 from openai_compat.errors import ApiError, from_validation_errors
 from openai_compat.request import build_job, owner_of
 from openai_compat.response import completion_object
+from telemetry.activity import index_batch
 
 router = APIRouter()
 BATCH_ID_RE = re.compile(r"^jbatch_[0-9a-f]{32}$")
@@ -209,6 +210,7 @@ async def create_batch(request: Request, api_key: str | None = Depends(require_a
     )
     extra = [(keys.batch(batch_id), batch.model_dump_json(exclude_none=True))]
     await records.commit(redis_of(request), created, settings, extra=extra)
+    await index_batch(redis_of(request), batch.id, now, settings.result_ttl_s)
     return JSONResponse(batch_view(batch, await item_states(request, batch)), status_code=202)
 
 

@@ -31,6 +31,7 @@ from openai_compat.batch_files import CHAT_COMPLETIONS, output_line, parse_input
 from openai_compat.errors import ApiError, invalid_request
 from openai_compat.request import owner_of
 from openai_compat.response import completion_object
+from telemetry.activity import index_batch
 
 router = APIRouter()
 FILE_ID_RE = re.compile(r"^file-[0-9a-f]{32}(-out|-err)?$")
@@ -241,6 +242,7 @@ async def create_openai_batch(
     async with redis_of(request).pipeline(transaction=False) as pipe:
         _index(pipe, batch.owner, "batches", batch.id, now, settings.result_ttl_s)
         await pipe.execute()
+    await index_batch(redis_of(request), batch.id, now, settings.result_ttl_s)
     return JSONResponse(await _batch_object(request, batch))
 
 

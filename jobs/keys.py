@@ -99,3 +99,32 @@ def openai_batch_final(batch_id: str) -> str:
 def openai_batch_cancel(batch_id: str) -> str:
     """Set (NX, value = unix time) when the caller cancels an OpenAI Batch API batch."""
     return f"{PREFIX}:obatch:{batch_id}:cancel"
+
+
+# --- What `litellm-claude status` and the dashboard read (telemetry/snapshot.py) ----------------
+# Written by workers and front doors, every one expiring: a dead writer's records fade away.
+
+
+def workers(queue: str) -> str:
+    """Sorted set of worker ids on `queue` (score = last report, ms); stale members are skipped."""
+    return f"{queue}:workers"
+
+
+def worker_report(queue: str, worker_id: str) -> str:
+    """JSON a worker refreshes every few seconds (host, pid, jobs running, its CLI processes); TTL 30 s."""
+    return f"{queue}:worker:{worker_id}"
+
+
+def recent_failures(queue: str) -> str:
+    """List of the last failed jobs, newest first (JSON: id, code, type, status, model, owner hash, at)."""
+    return f"{queue}:failures"
+
+
+def timeline(queue: str, bucket: int) -> str:
+    """Hash of the jobs that ended in a 10 s bucket (counts, duration and wait sums); TTL 1 h."""
+    return f"{queue}:metrics:tl:{bucket}"
+
+
+def recent_batches() -> str:
+    """Sorted set of batch ids (`jbatch_` and `batch_`, score = creation time) of every owner."""
+    return f"{PREFIX}:batches:recent"

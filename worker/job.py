@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -21,7 +22,7 @@ from jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
-from telemetry import log_context
+from telemetry import activity, log_context
 from telemetry.store import MetricsRecorder
 from worker import failures
 from worker.cli_run import run_cli
@@ -71,9 +72,11 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
         await publisher.publish(ErrorEvent(error=failures.cancelled()))
         return {"status": "cancelled"}
     heartbeat = asyncio.create_task(_hold_in_progress(redis, job.id, settings.in_progress_lease_s))
+    presence = ctx.get("presence")
     try:
         async with asyncio.timeout(job.timeout_s):
-            terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"])
+            with presence.running(job) if presence else contextlib.nullcontext():
+                terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"])
     except TimeoutError:
         terminal = ErrorEvent(error=failures.failure("timeout").error)
     except asyncio.CancelledError:
@@ -125,8 +128,10 @@ async def _record(
     else:
         outcome = "cancelled" if terminal.error.code == "job_cancelled" else "failed"
         metrics.inc("lc_jobs_total", labels={"outcome": outcome, "code": terminal.error.code or ""})
-    metrics.observe("lc_queue_wait_seconds", max(0.0, started - job.created))
-    metrics.observe("lc_job_duration_seconds", time.time() - started)
+    wait_s, duration_s = max(0.0, started - job.created), time.time() - started
+    metrics.observe("lc_queue_wait_seconds", wait_s)
+    metrics.observe("lc_job_duration_seconds", duration_s)
+    activity.stage_outcome(metrics.pipe, job, terminal, duration_s=duration_s, wait_s=wait_s)
     if publisher.first_text_at is not None:
         metrics.observe("lc_time_to_first_token_seconds", publisher.first_text_at - job.created)
     await metrics.flush()

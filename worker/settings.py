@@ -11,6 +11,7 @@ from config.settings import Settings, get_settings
 from jobs import codec, keys
 from worker.cli_slots import CliSlots
 from worker.job import run_completion
+from worker.presence import Presence
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -28,6 +29,12 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
             cap=settings.global_max_cli,
             lease_s=settings.cli_slot_lease_s,
         )
+        ctx["presence"] = Presence(ctx["redis"], queue=settings.queue_name, max_jobs=settings.worker_max_jobs)
+        ctx["presence"].start()
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "presence" in ctx:
+            await ctx["presence"].stop()
 
     return {
         "functions": [
@@ -47,6 +54,7 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
         "job_serializer": codec.dumps,
         "job_deserializer": codec.loads,
         "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
         "health_check_interval": 10,
         "poll_delay": settings.worker_poll_delay_s,
     }
