@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
+from types import FrameType
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -37,6 +39,7 @@ def run_status(settings: Settings, *, as_json: bool, watch: bool, interval: floa
         )
         return 2
     console = Console()
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as on Ctrl-C: Live restores the cursor
     try:
         return asyncio.run(_run(settings, console, as_json=as_json, watch=watch, interval=interval))
     except KeyboardInterrupt:
@@ -67,6 +70,10 @@ async def _run(settings: Settings, console: Console, *, as_json: bool, watch: bo
     finally:
         with contextlib.suppress(RedisError, OSError):
             await redis.aclose()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def render(snap: Snapshot) -> RenderableType:
