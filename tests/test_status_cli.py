@@ -44,7 +44,7 @@ def test_status_shows_queue_workers_cli_cooldowns_failures_and_batches(
 
         # a worker reports every few seconds: wait for a report made while the hanging CLI runs
         snap = wait_for(
-            lambda: (s := snapshot(svc)) if reported_cli(s) == set(svc.cli_pids()) != set() else None,
+            lambda: s if reported_cli(s := snapshot(svc)) == set(svc.cli_pids()) != set() else None,
             "the worker to report its CLI process",
         )
         assert (snap["queue"]["waiting"], snap["queue"]["running"]) == (0, 1)
