@@ -21,6 +21,7 @@ from jobs.contract import CompletionJob, ErrorEvent, ResultEvent
 from jobs.records import CANCELLED_CODE
 
 REPORT_EVERY_S = 5.0
+REPORT_MIN_GAP_S = 0.5
 REPORT_TTL_S = 30
 FAILURES_KEPT = 200
 FAILURES_TTL_S = 86_400

@@ -55,7 +55,7 @@ def browser() -> Iterator[WebDriver]:
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
+        "--window-size=1400,1250",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)

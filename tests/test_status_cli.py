@@ -65,6 +65,8 @@ def test_status_shows_queue_workers_cli_cooldowns_failures_and_batches(
         assert sum(p["failed"] for p in snap["timeline"]) == 1
 
         text = status(svc).stdout
+        (REPO / "tests" / "artifacts").mkdir(exist_ok=True)
+        (REPO / "tests" / "artifacts" / "status.txt").write_text(text)
         for shown in ("1 running", "workers (1)", scene.batch_id, "2/3", FAILED_CODE, "opus", "1/3 slots"):
             assert shown in text, f"{shown!r} not in:\n{text}"
 

@@ -1,7 +1,7 @@
 """This worker's report for `status` and the dashboard: its running jobs and CLI processes.
 
 `Presence` keeps the jobs this worker runs (the job function adds and removes
-them) and, every few seconds, publishes them with the CLI processes found under
+them) and publishes them, every few seconds and soon after a job starts or ends, with the CLI processes found under
 this process in /proc (telemetry.activity). A worker that stops withdraws its
 report; one that dies vanishes when the report's TTL runs out.
 """
@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 from jobs.contract import CompletionJob
 from telemetry.activity import (
     REPORT_EVERY_S,
+    REPORT_MIN_GAP_S,
     CliProcess,
     RunningJob,
     WorkerReport,
@@ -43,16 +44,19 @@ class Presence:
         self.started = time.time()
         self.jobs: dict[str, RunningJob] = {}
         self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
 
     @contextlib.contextmanager
     def running(self, job: CompletionJob) -> Iterator[None]:
         self.jobs[job.id] = RunningJob(
             id=job.id, alias=job.alias, priority=job.priority, started=time.time(), owner=job.owner
         )
+        self._changed.set()
         try:
             yield
         finally:
             self.jobs.pop(job.id, None)
+            self._changed.set()
 
     def report(self) -> WorkerReport:
         processes = [CliProcess(pid=pid, rss_mb=rss) for pid, rss in cli_processes_under(os.getpid())]
@@ -73,7 +77,11 @@ class Presence:
                 await publish_report(self.redis, self.queue, self.report())
             except (RedisError, OSError) as exc:
                 log.warning("worker report not published: %s", type(exc).__name__)
-            await asyncio.sleep(REPORT_EVERY_S)
+            # at least every REPORT_EVERY_S, and soon after a job starts or ends
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), REPORT_EVERY_S)
+            self._changed.clear()
+            await asyncio.sleep(REPORT_MIN_GAP_S)  # a burst of starts makes one report
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
