@@ -210,7 +210,7 @@ async def create_batch(request: Request, api_key: str | None = Depends(require_a
     )
     extra = [(keys.batch(batch_id), batch.model_dump_json(exclude_none=True))]
     await records.commit(redis_of(request), created, settings, extra=extra)
-    await index_batch(redis_of(request), batch.id, now, settings.result_ttl_s)
+    await index_batch(redis_of(request), settings.queue_name, batch.id, now, settings.result_ttl_s)
     return JSONResponse(batch_view(batch, await item_states(request, batch)), status_code=202)
 
 

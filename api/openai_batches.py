@@ -242,7 +242,7 @@ async def create_openai_batch(
     async with redis_of(request).pipeline(transaction=False) as pipe:
         _index(pipe, batch.owner, "batches", batch.id, now, settings.result_ttl_s)
         await pipe.execute()
-    await index_batch(redis_of(request), batch.id, now, settings.result_ttl_s)
+    await index_batch(redis_of(request), settings.queue_name, batch.id, now, settings.result_ttl_s)
     return JSONResponse(await _batch_object(request, batch))
 
 

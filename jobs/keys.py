@@ -125,6 +125,6 @@ def timeline(queue: str, bucket: int) -> str:
     return f"{queue}:metrics:tl:{bucket}"
 
 
-def recent_batches() -> str:
-    """Sorted set of batch ids (`jbatch_` and `batch_`, score = creation time) of every owner."""
-    return f"{PREFIX}:batches:recent"
+def recent_batches(queue: str) -> str:
+    """Sorted set of the ids of batches queued on `queue` (`jbatch_`, `batch_`; score = creation time)."""
+    return f"{queue}:batches"

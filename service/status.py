@@ -128,12 +128,8 @@ def _workers(snap: Snapshot) -> RenderableType:
 def _cooldowns(snap: Snapshot) -> RenderableType:
     if not snap.cooldowns:
         return Text("cooldowns: none (no model is usage-limited)")
-    table = Table(title="cooldowns (usage limits)", title_justify="left")
-    table.add_column("model")
-    table.add_column("resets in")
-    for c in snap.cooldowns:
-        table.add_row(c.model, f"{c.seconds_left:.0f} s")
-    return table
+    limited = ", ".join(f"{c.model} resets in {c.seconds_left:.0f} s" for c in snap.cooldowns)
+    return Text(f"cooldowns (usage limits): {limited}")
 
 
 def _failures(snap: Snapshot) -> RenderableType:

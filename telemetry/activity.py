@@ -123,10 +123,11 @@ def stage_outcome(
         pipe.expire(key, FAILURES_TTL_S)
 
 
-async def index_batch(redis: Redis, batch_id: str, created: float, ttl_s: int) -> None:
-    """List a new batch (of any owner) among the recent ones; the oldest fall off."""
+async def index_batch(redis: Redis, queue: str, batch_id: str, created: float, ttl_s: int) -> None:
+    """List a new batch (of any owner) among the recent ones of its queue; the oldest fall off."""
+    key = keys.recent_batches(queue)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.zadd(keys.recent_batches(), {batch_id: created})
-        pipe.zremrangebyrank(keys.recent_batches(), 0, -BATCHES_KEPT - 1)
-        pipe.expire(keys.recent_batches(), ttl_s)
+        pipe.zadd(key, {batch_id: created})
+        pipe.zremrangebyrank(key, 0, -BATCHES_KEPT - 1)
+        pipe.expire(key, ttl_s)
         await pipe.execute()

@@ -118,7 +118,7 @@ async def take_snapshot(
         accounts=[AccountState(name="default", cooldowns=cooldowns)],
         failures_by_code=dict(Counter(f.code for f in recent).most_common()),
         recent_failures=failures[:FAILURES_SHOWN],
-        batches=await _batches(redis, owner, all_callers),
+        batches=await _batches(redis, queue, owner, all_callers),
         timeline=await _timeline(redis, queue, now),
     )
 
@@ -204,8 +204,8 @@ async def _timeline(redis: Redis, queue: str, now: float) -> list[TimelinePoint]
 # --- Batches --------------------------------------------------------------------------------------
 
 
-async def _batches(redis: Redis, owner: str | None, all_callers: bool) -> list[BatchProgress]:
-    found = await redis.zrevrange(keys.recent_batches(), 0, -1)
+async def _batches(redis: Redis, queue: str, owner: str | None, all_callers: bool) -> list[BatchProgress]:
+    found = await redis.zrevrange(keys.recent_batches(queue), 0, -1)
     ids = [i.decode() if isinstance(i, bytes) else str(i) for i in found]
     if not ids:
         return []

@@ -22,6 +22,8 @@ from fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Service
 
 FAILED_CODE = "upstream_authentication_failed"
+# The hanging request must outlive a slow build of the scene on a loaded machine.
+SLOW_MACHINE = {"JOB_TIMEOUT_S": "900", "INACTIVITY_TIMEOUT_S": "900", "REQUEST_TIMEOUT_S": "300"}
 
 
 @dataclass(frozen=True)

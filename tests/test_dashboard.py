@@ -18,7 +18,7 @@ import pytest
 
 from fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Factory, Service
-from tests.ops_scene import FAILED_CODE, Scene, bearer, build_scene, end_scene
+from tests.ops_scene import FAILED_CODE, SLOW_MACHINE, Scene, bearer, build_scene, end_scene
 
 ADMIN_KEY = "sk-test-admin-key-5566778899aabbcc"
 OTHER_KEY = "sk-test-other-caller-99887766554433"
@@ -69,7 +69,9 @@ def browser() -> Iterator[WebDriver]:
 
 @pytest.fixture
 def busy(service_factory: Factory, fake_upstream: FakeUpstream) -> Iterator[tuple[Service, Scene]]:
-    svc = service_factory(API_KEYS=f"{API_KEY},{OTHER_KEY}", ADMIN_API_KEYS=ADMIN_KEY, GLOBAL_MAX_CLI="3")
+    svc = service_factory(
+        API_KEYS=f"{API_KEY},{OTHER_KEY}", ADMIN_API_KEYS=ADMIN_KEY, GLOBAL_MAX_CLI="3", **SLOW_MACHINE
+    )
     scene = build_scene(svc, fake_upstream)
     try:
         yield svc, scene

@@ -55,7 +55,7 @@ async def test_snapshot_reads_what_workers_and_front_doors_write() -> None:
     await redis.set(
         keys.openai_batch(batch_id), json.dumps({"id": batch_id, "owner": "owner-a", "items": items})
     )
-    await activity.index_batch(redis, batch_id, now, 3600)
+    await activity.index_batch(redis, QUEUE, batch_id, now, 3600)
     for job_id, event in (
         (ok.id, ResultEvent(text="x", model="sonnet")),
         (running.id, StartedEvent(model="s")),

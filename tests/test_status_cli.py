@@ -12,7 +12,7 @@ from typing import Any
 
 from fake_anthropic import FakeUpstream
 from tests.conftest import REPO, Factory, Service
-from tests.ops_scene import FAILED_CODE, build_scene, end_scene, wait_for
+from tests.ops_scene import FAILED_CODE, SLOW_MACHINE, build_scene, end_scene, wait_for
 
 
 def status(svc: Service, *args: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +35,7 @@ def snapshot(svc: Service) -> dict[str, Any]:
 def test_status_shows_queue_workers_cli_cooldowns_failures_and_batches(
     service_factory: Factory, fake_upstream: FakeUpstream
 ) -> None:
-    svc = service_factory(GLOBAL_MAX_CLI="3")
+    svc = service_factory(GLOBAL_MAX_CLI="3", **SLOW_MACHINE)
     scene = build_scene(svc, fake_upstream)
     try:
 

@@ -1,9 +1,10 @@
 """This worker's report for `status` and the dashboard: its running jobs and CLI processes.
 
 `Presence` keeps the jobs this worker runs (the job function adds and removes
-them) and publishes them, every few seconds and soon after a job starts or ends, with the CLI processes found under
-this process in /proc (telemetry.activity). A worker that stops withdraws its
-report; one that dies vanishes when the report's TTL runs out.
+them) and publishes them with the CLI processes found under this process in
+/proc (telemetry.activity), every few seconds and soon after a job starts or
+ends. A worker that stops withdraws its report; one that dies vanishes when the
+report's TTL runs out.
 """
 
 from __future__ import annotations
