@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -79,6 +80,22 @@ def busy(service_factory: Factory, fake_upstream: FakeUpstream) -> Iterator[tupl
         end_scene(svc, fake_upstream, scene)
 
 
+BATCH_ROW = """
+for (const tr of document.querySelectorAll('#batches tbody tr')) {
+  const code = tr.querySelector('code');
+  if (code && code.textContent === arguments[0]) {
+    const bar = tr.querySelector('progress');
+    return {text: tr.innerText, value: bar.value, max: bar.max, width: bar.getBoundingClientRect().width};
+  }
+}
+return null;
+"""
+
+
+def read(driver: WebDriver, script: str, *args: object) -> Any:
+    return driver.execute_script(script, *args)
+
+
 def text_of(driver: WebDriver, element_id: str) -> str:
     return str(driver.find_element(By.ID, element_id).text)
 
@@ -107,18 +124,20 @@ def test_dashboard_in_chromium(browser: WebDriver, busy: tuple[Service, Scene]) 
     assert text_of(browser, "failed-hour") == "1"
     assert FAILED_CODE in text_of(browser, "failed-codes")
 
-    row = browser.find_element(By.XPATH, f"//table[@id='batches']//tr[td/code[text()='{scene.batch_id}']]")
-    bar = row.find_element(By.TAG_NAME, "progress")
-    assert (bar.get_attribute("value"), bar.get_attribute("max")) == ("2", "3")
-    assert bar.is_displayed() and bar.size["width"] > 100
-    assert "in progress" in row.text and "2/3" in row.text
-
-    failure = browser.find_element(By.CSS_SELECTOR, "#failures tbody tr")
-    assert FAILED_CODE in failure.text and "401" in failure.text
+    # rows and charts are redrawn on every poll: read each in one script, not element by element
+    batch = read(browser, BATCH_ROW, scene.batch_id)
+    assert batch is not None, text_of(browser, "batches")
+    assert (batch["value"], batch["max"]) == (2, 3) and batch["width"] > 100
+    assert "in progress" in batch["text"] and "2/3" in batch["text"]
+    failure = read(browser, "return document.querySelector('#failures tbody tr').innerText")
+    assert FAILED_CODE in failure and "401" in failure
     assert "opus" in text_of(browser, "accounts")
-    bars = browser.find_elements(By.CSS_SELECTOR, "#chart-throughput rect")
-    assert any(float(b.get_attribute("height") or 0) > 0 for b in bars)
-    assert browser.find_elements(By.CSS_SELECTOR, "#chart-latency path")
+    heights = read(
+        browser,
+        "return [...document.querySelectorAll('#chart-throughput rect')].map(r => +r.getAttribute('height'))",
+    )
+    assert any(h > 0 for h in heights)
+    assert read(browser, "return document.querySelectorAll('#chart-latency path').length") > 0
 
     ARTIFACTS.mkdir(exist_ok=True)
     assert browser.save_screenshot(str(ARTIFACTS / "dashboard.png"))

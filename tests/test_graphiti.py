@@ -202,7 +202,7 @@ def test_ingest_own_files_with_progress_and_search(
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "4/4" in out  # the progress bar, at its end
-    assert f"episodes:        4 from {notes}" in out
+    assert "3/3" in out  # the progress bar, at its end
+    assert f"episodes:        3 from {notes}" in out
     match = re.search(r"search:\s+'Alice Moreau research': (\d+) fact", out)
     assert match and int(match.group(1)) >= 1, out
