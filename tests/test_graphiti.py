@@ -177,12 +177,8 @@ def test_ingest_own_files_with_progress_and_search(
     (notes / "plants.txt").write_text("Carmen Ruiz runs the Rotterdam plant of Tidewater Energy.\n")
     (notes / "ignored.bin").write_bytes(b"\x00\x01")
     episodes = example.load_episodes(notes, max_chars=60)
-    assert [e.name for e in episodes] == [
-        "plants.txt#1",
-        "team/people.md#1",
-        "team/people.md#2",
-        "team/people.md#3",
-    ]
+    assert [e.name for e in episodes] == ["plants.txt#1", "team/people.md#1", "team/people.md#2"]
+    assert episodes[1].content.startswith("# People\n\nAlice Moreau")  # short paragraphs joined
 
     code = example.main(
         [

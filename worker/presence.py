@@ -59,8 +59,9 @@ class Presence:
             self.jobs.pop(job.id, None)
             self._changed.set()
 
-    def report(self) -> WorkerReport:
-        processes = [CliProcess(pid=pid, rss_mb=rss) for pid, rss in cli_processes_under(os.getpid())]
+    async def report(self) -> WorkerReport:
+        found = await asyncio.to_thread(cli_processes_under, os.getpid())  # a /proc scan: off the loop
+        processes = [CliProcess(pid=pid, rss_mb=rss) for pid, rss in found]
         return WorkerReport(
             id=self.id,
             host=socket.gethostname(),
@@ -75,7 +76,7 @@ class Presence:
     async def _loop(self) -> None:
         while True:
             try:
-                await publish_report(self.redis, self.queue, self.report())
+                await publish_report(self.redis, self.queue, await self.report())
             except (RedisError, OSError) as exc:
                 log.warning("worker report not published: %s", type(exc).__name__)
             # at least every REPORT_EVERY_S, and soon after a job starts or ends
