@@ -105,9 +105,9 @@ def _summary(snap: Snapshot) -> RenderableType:
     table.add_row(
         "last minute",
         f"{done} succeeded, {failed} failed"
-        + (f", avg {latency:.2f} s per job" if latency is not None else "")
-        + f"   {_spark(snap.timeline)}",
+        + (f", avg {latency:.2f} s per job" if latency is not None else ""),
     )
+    table.add_row("jobs ended", f"|{_spark(snap.timeline)}| per 10 s, last 10 min")
     return table
 
 
@@ -169,7 +169,5 @@ def _avg(values: list[float]) -> float | None:
 
 def _spark(points: list[TimelinePoint]) -> str:
     counts = [p.succeeded + p.failed for p in points]
-    top = max(counts, default=0)
-    if not top:
-        return ""
+    top = max(counts, default=0) or 1
     return "".join(SPARK[round(c / top * (len(SPARK) - 1))] for c in counts)

@@ -56,7 +56,7 @@ def browser() -> Iterator[WebDriver]:
         "--disable-component-update",
         "--disable-sync",
         "--disable-dev-shm-usage",
-        "--window-size=1400,1250",
+        "--window-size=1400,900",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)

@@ -77,6 +77,12 @@ function td(child, cls) {
   return cell;
 }
 
+function short(id) {
+  const node = el("code", id.length > 16 ? id.slice(0, 16) + "\u2026" : id);
+  node.title = id;
+  return node;
+}
+
 function clock(unix) {
   return new Date(unix * 1000).toLocaleTimeString();
 }
@@ -112,7 +118,7 @@ function render(s) {
             (b.succeeded + b.failed) + "/" + b.total, b.failed];
   }), 5);
   fillTable("failures", s.recent_failures.map((f) => [
-    clock(f.at), td(el("code", f.job_id)), el("td", f.code, "code"), f.status, f.model,
+    clock(f.at), td(short(f.job_id)), el("td", f.code, "code"), f.status, f.model,
   ]), 5);
   fillTable("workers", s.workers.map((w) => [
     td(el("code", w.id)), w.jobs.length + "/" + w.max_jobs,
