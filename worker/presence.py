@@ -46,6 +46,8 @@ class Presence:
         self.jobs: dict[str, RunningJob] = {}
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
+        self._processes: list[CliProcess] = []
+        self._scanned = -REPORT_EVERY_S
 
     @contextlib.contextmanager
     def running(self, job: CompletionJob) -> Iterator[None]:
@@ -60,8 +62,11 @@ class Presence:
             self._changed.set()
 
     async def report(self) -> WorkerReport:
-        found = await asyncio.to_thread(cli_processes_under, os.getpid())  # a /proc scan: off the loop
-        processes = [CliProcess(pid=pid, rss_mb=rss) for pid, rss in found]
+        if time.monotonic() - self._scanned >= REPORT_EVERY_S:  # /proc is scanned at most this often
+            found = await asyncio.to_thread(cli_processes_under, os.getpid())
+            self._processes = [CliProcess(pid=pid, rss_mb=rss) for pid, rss in found]
+            self._scanned = time.monotonic()
+        processes = self._processes
         return WorkerReport(
             id=self.id,
             host=socket.gethostname(),
