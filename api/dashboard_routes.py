@@ -16,11 +16,11 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.auth import require_api_key
-from config.settings import Settings
-from openai_compat.errors import ApiError
-from openai_compat.request import owner_of
-from telemetry.snapshot import take_snapshot
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.config.settings import Settings
+from litellm_claude.openai_compat.errors import ApiError
+from litellm_claude.openai_compat.request import owner_of
+from litellm_claude.telemetry.snapshot import take_snapshot
 
 router = APIRouter(include_in_schema=False)
 ASSETS = Path(__file__).parent / "dashboard"

@@ -21,9 +21,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from config.settings import Settings
-from service.doctor import redact_url
-from telemetry.snapshot import Snapshot, TimelinePoint, take_snapshot
+from litellm_claude.config.settings import Settings
+from litellm_claude.service.doctor import redact_url
+from litellm_claude.telemetry.snapshot import Snapshot, TimelinePoint, take_snapshot
 
 SPARK = " ▁▂▃▄▅▆▇█"
 

@@ -23,8 +23,8 @@ from arq.constants import health_check_key_suffix, in_progress_key_prefix
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from jobs import event_stream, keys
-from telemetry.activity import BUCKET_S, REPORT_TTL_S, FailureRecord, WorkerReport
+from litellm_claude.jobs import event_stream, keys
+from litellm_claude.telemetry.activity import BUCKET_S, REPORT_TTL_S, FailureRecord, WorkerReport
 
 ALL = None
 FAILURE_WINDOW_S = 3_600

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Service
 
 FAILED_CODE = "upstream_authentication_failed"

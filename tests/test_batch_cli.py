@@ -9,7 +9,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Service
 from tests.ops_scene import wait_for
 
@@ -18,7 +18,7 @@ def batch_cmd(svc: Service, source: Path, out: Path, states: Path) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "service.cli",
+        "litellm_claude.service.cli",
         "batch",
         "run",
         str(source),

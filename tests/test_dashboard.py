@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Factory, Service
 from tests.ops_scene import FAILED_CODE, SLOW_MACHINE, Scene, bearer, build_scene, end_scene
 

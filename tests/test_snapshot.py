@@ -9,12 +9,19 @@ import fakeredis
 import pytest
 from arq.constants import in_progress_key_prefix
 
-from jobs import event_stream, keys
-from jobs.contract import CompletionJob, ErrorEvent, JobError, JobMessage, ResultEvent, StartedEvent
-from telemetry import activity
-from telemetry.activity import WorkerReport
-from telemetry.snapshot import take_snapshot
-from worker.cooldowns import set_cooldown
+from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs.contract import (
+    CompletionJob,
+    ErrorEvent,
+    JobError,
+    JobMessage,
+    ResultEvent,
+    StartedEvent,
+)
+from litellm_claude.telemetry import activity
+from litellm_claude.telemetry.activity import WorkerReport
+from litellm_claude.telemetry.snapshot import take_snapshot
+from litellm_claude.worker.cooldowns import set_cooldown
 
 QUEUE = "lc:test:snapshot"
 

@@ -10,14 +10,14 @@ import subprocess
 import sys
 from typing import Any
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import REPO, Factory, Service
 from tests.ops_scene import FAILED_CODE, SLOW_MACHINE, build_scene, end_scene, wait_for
 
 
 def status(svc: Service, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "service.cli", "status", *args],
+        [sys.executable, "-m", "litellm_claude.service.cli", "status", *args],
         env={**svc.env, "COLUMNS": "200"},
         cwd=REPO,
         capture_output=True,
@@ -73,7 +73,7 @@ def test_status_shows_queue_workers_cli_cooldowns_failures_and_batches(
         # --watch on a terminal (a pty): drawn, then redrawn in place until Ctrl-C
         leader, follower = pty.openpty()
         watch = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "status", "--watch", "--interval", "0.2"],
+            [sys.executable, "-m", "litellm_claude.service.cli", "status", "--watch", "--interval", "0.2"],
             env={**svc.env, "COLUMNS": "200", "LINES": "100"},
             cwd=REPO,
             stdin=follower,
@@ -107,6 +107,10 @@ def test_status_shows_queue_workers_cli_cooldowns_failures_and_batches(
 def test_status_needs_redis_url() -> None:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     done = subprocess.run(
-        [sys.executable, "-m", "service.cli", "status"], env=env, cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", "litellm_claude.service.cli", "status"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2 and "REDIS_URL" in done.stdout

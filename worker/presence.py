@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from jobs.contract import CompletionJob
-from telemetry.activity import (
+from litellm_claude.jobs.contract import CompletionJob
+from litellm_claude.telemetry.activity import (
     REPORT_EVERY_S,
     REPORT_MIN_GAP_S,
     CliProcess,
@@ -31,7 +31,7 @@ from telemetry.activity import (
     publish_report,
     withdraw_report,
 )
-from worker.process_tree import cli_processes_under
+from litellm_claude.worker.process_tree import cli_processes_under
 
 log = logging.getLogger(__name__)
 
