@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from litellm_claude.api import (
     batches,
     chat,
+    dashboard_routes,
     docs,
     jobs,
     models,
@@ -81,5 +82,6 @@ def create_app(settings: Settings | None = None, *, redis_url: str | None = None
     app.include_router(openai_batches.router)
     app.include_router(unsupported.router)
     app.include_router(status.router)
+    app.include_router(dashboard_routes.router)
 
     return app

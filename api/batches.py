@@ -29,6 +29,7 @@ from litellm_claude.jobs.records import JobRecord, JobState
 from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
 from litellm_claude.openai_compat.request import build_job, owner_of
 from litellm_claude.openai_compat.response import completion_object
+from litellm_claude.telemetry.activity import index_batch
 
 router = APIRouter()
 BATCH_ID_RE = re.compile(r"^jbatch_[0-9a-f]{32}$")
@@ -211,6 +212,7 @@ async def create_batch(request: Request, api_key: str | None = Depends(require_a
     extra = [(keys.batch(batch_id), batch.model_dump_json(exclude_none=True))]
     async with accepting(request) as conn:
         await records.commit(conn, created, settings, extra=extra)
+    await index_batch(redis_of(request), settings.queue_name, batch.id, now, settings.result_ttl_s)
     return JSONResponse(batch_view(batch, await item_states(request, batch)), status_code=202)
 
 

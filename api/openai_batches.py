@@ -38,6 +38,7 @@ from litellm_claude.openai_compat.batch_files import (
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 from litellm_claude.openai_compat.request import owner_of
 from litellm_claude.openai_compat.response import completion_object
+from litellm_claude.telemetry.activity import index_batch
 
 router = APIRouter()
 FILE_ID_RE = re.compile(r"^file-[0-9a-f]{32}(-out|-err)?$")
@@ -243,6 +244,7 @@ async def create_openai_batch(
     async with redis_of(request).pipeline(transaction=False) as pipe:
         _index(pipe, batch.owner, "batches", batch.id, now, settings.result_ttl_s)
         await pipe.execute()
+    await index_batch(redis_of(request), settings.queue_name, batch.id, now, settings.result_ttl_s)
     return JSONResponse(await _batch_object(request, batch))
 
 

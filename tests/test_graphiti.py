@@ -162,3 +162,47 @@ def test_add_episode_bulk_through_responses_api(
     assert report.counts["entities"] > 0 and report.counts["edges"] > 0, report.counts
     models = {r.model for r in fake_upstream.state.message_requests()}
     assert any("haiku" in m for m in models), models  # OpenAIClient sends small_model for small prompts
+
+
+def test_ingest_own_files_with_progress_and_search(
+    graphiti_service: Service, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The example on a user's folder of notes: episodes from files, a progress bar, a search."""
+    notes = tmp_path / "notes"
+    (notes / "team").mkdir(parents=True)
+    (notes / "team" / "people.md").write_text(
+        "# People\n\nAlice Moreau leads research at Northwind Labs.\n\n"
+        "Bob Okafor reports to Alice Moreau and studies lithium recovery.\n"
+    )
+    (notes / "plants.txt").write_text("Carmen Ruiz runs the Rotterdam plant of Tidewater Energy.\n")
+    (notes / "ignored.bin").write_bytes(b"\x00\x01")
+    episodes = example.load_episodes(notes, max_chars=60)
+    assert [e.name for e in episodes] == ["plants.txt#1", "team/people.md#1", "team/people.md#2"]
+    assert episodes[1].content.startswith("# People\n\nAlice Moreau")  # short paragraphs joined
+
+    code = example.main(
+        [
+            "--base-url",
+            f"{graphiti_service.url}/v1",
+            "--api-key",
+            API_KEY,
+            "--input",
+            str(notes),
+            "--max-chars",
+            "60",
+            "--chunk",
+            "2",
+            "--query",
+            "Alice Moreau research",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "3/3" in out  # the progress bar, at its end
+    assert f"episodes:        3 from {notes}" in out
+    # the search ran over the new graph; the fake model's facts are words of its prompt, so
+    # whether this query finds any is not something to assert on
+    match = re.search(r"search:\s+'Alice Moreau research': (\d+) fact", out)
+    assert match, out
+    assert out.count("\n  - ") == int(match.group(1))
+    assert "'episodes': 3" in out

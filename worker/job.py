@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -27,7 +28,7 @@ from litellm_claude.jobs.contract import (
 )
 from litellm_claude.jobs.redis_down import is_redis_down
 from litellm_claude.jobs.windows import family
-from litellm_claude.telemetry import log_context
+from litellm_claude.telemetry import activity, log_context
 from litellm_claude.telemetry.labels import job_labels
 from litellm_claude.telemetry.store import MetricsRecorder
 from litellm_claude.worker import failures, limits, routing
@@ -107,9 +108,11 @@ async def _run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[
         await publisher.publish(ErrorEvent(error=error))
         return {"status": "failed", "error": error.model_dump()}
     heartbeat = asyncio.create_task(_hold_in_progress(redis, job.id, settings.in_progress_lease_s))
+    reporter = ctx.get("reporter")
     try:
         async with asyncio.timeout(job.timeout_s):
-            terminal = await _run_chain(job, settings, publisher, ctx)
+            with reporter.running(job) if reporter else contextlib.nullcontext():
+                terminal = await _run_chain(job, settings, publisher, ctx)
     except Held as held:
         heartbeat.cancel()
         await _hold(redis, job, held.until)
@@ -179,8 +182,10 @@ async def _record(
     else:
         outcome = "cancelled" if terminal.error.code == "job_cancelled" else "failed"
         metrics.inc("lc_jobs_total", labels={**labels, "outcome": outcome, "code": terminal.error.code or ""})
-    metrics.observe("lc_queue_wait_seconds", max(0.0, started - job.created), labels)
-    metrics.observe("lc_job_duration_seconds", time.time() - started, labels)
+    wait_s, duration_s = max(0.0, started - job.created), time.time() - started
+    metrics.observe("lc_queue_wait_seconds", wait_s, labels)
+    metrics.observe("lc_job_duration_seconds", duration_s, labels)
+    activity.stage_outcome(metrics.pipe, job, terminal, duration_s=duration_s, wait_s=wait_s)
     if publisher.first_text_at is not None:
         metrics.observe("lc_time_to_first_token_seconds", publisher.first_text_at - job.created, labels)
     await metrics.flush()

@@ -61,3 +61,34 @@ def kill_tree_in(directory: str) -> list[int]:
         except (ProcessLookupError, PermissionError):
             pass
     return doomed
+
+
+def cli_processes_under(root: int) -> list[tuple[int, float | None]]:
+    """(pid, resident MB) of each job CLI process (cwd `lc-job-*`) descended from `root`."""
+    children: dict[int, list[int]] = {}
+    for pid in _pids():
+        parent = _parent(pid)
+        if parent is not None:
+            children.setdefault(parent, []).append(pid)
+    found: list[tuple[int, float | None]] = []
+    stack = list(children.get(root, []))
+    while stack:
+        pid = stack.pop()
+        stack.extend(children.get(pid, []))
+        try:
+            if not os.path.basename(os.readlink(PROC / str(pid) / "cwd")).startswith("lc-job-"):
+                continue
+            if _parent(pid) is not None and _cwd_is_job(_parent(pid)):
+                continue  # a child of the CLI, not a CLI
+            pages = int((PROC / str(pid) / "statm").read_text().split()[1])
+            found.append((pid, round(pages * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)))
+        except (OSError, ValueError, IndexError):
+            continue
+    return sorted(found)
+
+
+def _cwd_is_job(pid: int | None) -> bool:
+    try:
+        return os.path.basename(os.readlink(PROC / str(pid) / "cwd")).startswith("lc-job-")
+    except OSError:
+        return False

@@ -15,6 +15,7 @@ from litellm_claude.worker.cli_parent_death import guarded_cli_path
 from litellm_claude.worker.cli_slots import CliSlots
 from litellm_claude.worker.drain import HandBack
 from litellm_claude.worker.job import run_completion
+from litellm_claude.worker.report import WorkerReporter
 from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
 
 HOLD_TRIES = 1_000_000
@@ -61,8 +62,14 @@ def worker_kwargs(
             cap=settings.global_max_cli,
             lease_s=settings.cli_slot_lease_s,
         )
+        ctx["reporter"] = WorkerReporter(
+            ctx["redis"], queue=settings.queue_name, max_jobs=settings.worker_max_jobs
+        )
+        ctx["reporter"].start()
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "reporter" in ctx:
+            await ctx["reporter"].stop()
         if "scratch" in ctx:
             ctx["scratch"].close()
 
