@@ -15,7 +15,9 @@ Names (never secrets) appear in logs, metrics, errors and job records.
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -78,10 +80,39 @@ class SignIn(BaseModel):
         return env
 
 
+def cli_config_dir(env: Mapping[str, str]) -> Path:
+    """The CLAUDE_CONFIG_DIR a CLI with this environment uses (its state and an interactive login)."""
+    if env.get("CLAUDE_CONFIG_DIR"):
+        return Path(env["CLAUDE_CONFIG_DIR"])
+    return Path(env.get("HOME") or os.environ.get("HOME") or Path.home()) / ".claude"
+
+
+def signin_sources(env: Mapping[str, str]) -> list[str]:
+    """Sign-ins a CLI with this environment finds, in its order of precedence; names only, never values."""
+    sources = [name for name in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN") if env.get(name)]
+    credentials = cli_config_dir(env) / ".credentials.json"
+    if credentials.is_file():
+        sources.append(f"interactive login in {credentials}")
+    return sources
+
+
+def warn_if_signed_out(settings: Settings) -> None:
+    """One clear line at start when the default sign-in has no credential at all (every job would fail)."""
+    if settings.signins or settings.signins_file:
+        return
+    if not signin_sources({**os.environ, **settings.cli_env()}):
+        log.warning(
+            "no Claude sign-in found: set CLAUDE_CODE_OAUTH_TOKEN (from `claude setup-token`), "
+            "ANTHROPIC_API_KEY, or run `litellm-claude login`; until then every job fails "
+            "(`litellm-claude doctor` checks it)"
+        )
+
+
 def _state_root(settings: Settings) -> Path:
     return Path(settings.claude_home or os.environ.get("HOME") or Path.home())
 
 
+log = logging.getLogger(__name__)
 _LIST = TypeAdapter(list[SignIn])
 
 

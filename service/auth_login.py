@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from litellm_claude.config.settings import Settings
-from litellm_claude.service.doctor import cli_auth_status, config_dir, describe_auth, resolve_cli
+from litellm_claude.config.signins import cli_config_dir
+from litellm_claude.service.doctor import cli_auth_status, describe_auth, resolve_cli
 
 # Variables that would make the CLI ignore (or prompt about) the login being made.
 SHADOWING = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
@@ -47,7 +48,7 @@ def run_login(settings: Settings, *, token: bool = False, console: bool = False)
     if token:
         print("The CLI prints a long-lived token: put it in .env as CLAUDE_CODE_OAUTH_TOKEN=<token>.")
     else:
-        print(f"Signing in into {config_dir(env)} (keep one such directory per worker).")
+        print(f"Signing in into {cli_config_dir(env)} (keep one such directory per worker).")
     present = (
         ("ANTHROPIC_API_KEY", settings.anthropic_api_key),
         ("CLAUDE_CODE_OAUTH_TOKEN", settings.claude_code_oauth_token),

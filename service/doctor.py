@@ -28,7 +28,7 @@ from arq.constants import health_check_key_suffix
 from redis.asyncio import Redis as AsyncRedis
 
 from litellm_claude.config.settings import Settings
-from litellm_claude.config.signins import load_signins
+from litellm_claude.config.signins import cli_config_dir, load_signins, signin_sources
 from litellm_claude.jobs.accounts import AccountState, iso, read_accounts
 from litellm_claude.jobs.connection import sync_client
 from litellm_claude.jobs.redis_url import RedisUrlError
@@ -235,22 +235,6 @@ def check_upstream(settings: Settings) -> CheckResult:
     )
 
 
-def config_dir(env: Mapping[str, str]) -> Path:
-    """Where the CLI keeps its state and an interactive login: CLAUDE_CONFIG_DIR, else ~/.claude."""
-    if env.get("CLAUDE_CONFIG_DIR"):
-        return Path(env["CLAUDE_CONFIG_DIR"])
-    return Path(env.get("HOME") or Path.home()) / ".claude"
-
-
-def signin_sources(env: Mapping[str, str]) -> list[str]:
-    """Sign-ins present, in the CLI's order of precedence; names only, never values."""
-    sources = [name for name in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN") if env.get(name)]
-    credentials = config_dir(env) / ".credentials.json"
-    if credentials.is_file():
-        sources.append(f"interactive login in {credentials}")
-    return sources
-
-
 def cli_auth_status(cli: Path, env: Mapping[str, str]) -> dict[str, object] | None:
     """`claude auth status --json` (offline, fast); None when the CLI cannot answer."""
     try:
@@ -275,7 +259,7 @@ def describe_auth(status: Mapping[str, object], env: Mapping[str, str]) -> str:
         return str(status.get("apiKeySource") or "ANTHROPIC_API_KEY")
     if method == "oauth_token":
         return "CLAUDE_CODE_OAUTH_TOKEN"
-    where = status.get("configDirectory") or config_dir(env)
+    where = status.get("configDirectory") or cli_config_dir(env)
     return f"interactive login ({method}) in {where}"
 
 
@@ -288,7 +272,7 @@ def check_signin(settings: Settings, cli: Path | None) -> CheckResult:
             return CheckResult("sign-in", "FAIL", "no Claude sign-in found", SIGN_IN_FIX)
         return CheckResult("sign-in", "ok", f"{sources[0]} (not confirmed: the CLI could not be asked)")
     if not status.get("loggedIn"):
-        checked = f"ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, {config_dir(env) / '.credentials.json'}"
+        checked = f"ANTHROPIC_API_KEY, CLAUDE_CODE_OAUTH_TOKEN, {cli_config_dir(env) / '.credentials.json'}"
         return CheckResult("sign-in", "FAIL", f"the CLI finds no sign-in (checked {checked})", SIGN_IN_FIX)
     used = describe_auth(status, env)
     unused = [s for s in sources if not s.startswith(used.split(" ")[0])]

@@ -10,7 +10,6 @@ structured output (response_format, function calling) becomes `output_format`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from claude_agent_sdk import ClaudeAgentOptions
 
 from litellm_claude.config.settings import Settings
-from litellm_claude.config.signins import SignIn
+from litellm_claude.config.signins import SignIn, cli_config_dir
 from litellm_claude.jobs.contract import CompletionJob
 from litellm_claude.worker.function_calling import decision_schema, tools_active, tools_prompt
 from litellm_claude.worker.prompt import flat_transcript, plan_prompt
@@ -134,14 +133,6 @@ def _with_extra_system(system_prompt: str | dict[str, Any], extra: str) -> str |
     if isinstance(system_prompt, dict):
         return {**system_prompt, "append": f"{system_prompt.get('append', '')}\n\n{extra}".strip()}
     return f"{system_prompt}\n\n{extra}".strip()
-
-
-def cli_config_dir(env: dict[str, str]) -> Path:
-    """The CLAUDE_CONFIG_DIR the CLI will use, from its own environment."""
-    if env.get("CLAUDE_CONFIG_DIR"):
-        return Path(env["CLAUDE_CONFIG_DIR"])
-    home = env.get("HOME") or os.environ.get("HOME") or str(Path.home())
-    return Path(home) / ".claude"
 
 
 def log_stderr(line: str) -> None:

@@ -30,10 +30,10 @@ from claude_agent_sdk import (
 )
 
 from litellm_claude.config.settings import Settings
-from litellm_claude.config.signins import SignIn
+from litellm_claude.config.signins import SignIn, cli_config_dir
 from litellm_claude.jobs.contract import CompletionJob, ResultEvent, Usage
 from litellm_claude.worker import failures, limits
-from litellm_claude.worker.cli_options import build_options, cli_config_dir, log_stderr, output_format
+from litellm_claude.worker.cli_options import build_options, log_stderr, output_format
 from litellm_claude.worker.failures import Failure
 from litellm_claude.worker.function_calling import decision_result, tools_active
 from litellm_claude.worker.notice_guard import NoticeGuard

@@ -8,7 +8,7 @@ from arq import func
 from arq.connections import RedisSettings
 
 from litellm_claude.config.settings import Settings, get_settings
-from litellm_claude.config.signins import load_signins
+from litellm_claude.config.signins import load_signins, warn_if_signed_out
 from litellm_claude.jobs import codec, keys
 from litellm_claude.jobs.redis_url import is_sentinel, parse_sentinel
 from litellm_claude.worker.cli_parent_death import guarded_cli_path
@@ -47,6 +47,7 @@ def worker_kwargs(
     """
 
     signins = load_signins(settings)  # a bad SIGNINS stops the worker at start, with its reason
+    warn_if_signed_out(settings)
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         if "scratch" in ctx:
