@@ -19,6 +19,10 @@ COUNTER_HELP = {
     "lc_fallbacks_total": "Jobs answered by a fallback model.",
     "lc_tokens_total": "Tokens reported by the CLI, by kind.",
     "lc_cost_usd_total": "Cost reported by the CLI, in USD.",
+    "lc_warm_jobs_total": "CLI runs by path: warm hit, warm miss (a process started), cold.",
+    "lc_warm_processes_started_total": "Warm CLI processes started.",
+    "lc_warm_processes_recycled_total": "Warm CLI processes closed in good order, by reason.",
+    "lc_warm_processes_killed_total": "Warm CLI processes killed (state uncertain or failed), by reason.",
 }
 
 

@@ -27,6 +27,7 @@ from worker import failures
 from worker.cli_run import run_cli
 from worker.cli_slots import CliSlots
 from worker.cooldowns import clear_cooldown, cooldown_until, set_cooldown
+from worker.warm_pool import WarmPool
 
 log = logging.getLogger(__name__)
 WORKER_NAME = socket.gethostname()
@@ -73,7 +74,7 @@ async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[s
     heartbeat = asyncio.create_task(_hold_in_progress(redis, job.id, settings.in_progress_lease_s))
     try:
         async with asyncio.timeout(job.timeout_s):
-            terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"])
+            terminal = await _run_chain(job, settings, publisher, ctx["cli_slots"], ctx.get("warm_pool"))
     except TimeoutError:
         terminal = ErrorEvent(error=failures.failure("timeout").error)
     except asyncio.CancelledError:
@@ -145,7 +146,11 @@ async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
 
 
 async def _run_chain(
-    job: CompletionJob, settings: Settings, publisher: JobPublisher, slots: CliSlots
+    job: CompletionJob,
+    settings: Settings,
+    publisher: JobPublisher,
+    slots: CliSlots,
+    warm: WarmPool | None = None,
 ) -> ResultEvent | ErrorEvent:
     redis = publisher.redis
     chain = [job.cli_model, *job.fallback_models]
@@ -160,7 +165,7 @@ async def _run_chain(
             continue
         async with slots.slot():
             await publisher.publish(StartedEvent(model=model, worker=WORKER_NAME))
-            outcome = await run_cli(job, model, settings, publisher.text, may_fall_back=has_next)
+            outcome = await run_cli(job, model, settings, publisher.text, may_fall_back=has_next, warm=warm)
         if outcome.result is not None:
             await clear_cooldown(redis, job.queue, model)
             publisher.fell_back = model != job.cli_model

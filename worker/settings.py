@@ -1,4 +1,4 @@
-"""arq WorkerSettings built from our Settings: JSON serializer, concurrency, abortable jobs."""
+"""arq WorkerSettings built from our Settings: JSON serializer, concurrency, abortable jobs, warm CLIs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from config.settings import Settings, get_settings
 from jobs import codec, keys
 from worker.cli_slots import CliSlots
 from worker.job import run_completion
+from worker.warm_pool import WarmPool
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -28,6 +29,12 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
             cap=settings.global_max_cli,
             lease_s=settings.cli_slot_lease_s,
         )
+        ctx["warm_pool"] = WarmPool(settings, ctx["redis"], settings.queue_name)
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        pool: WarmPool | None = ctx.get("warm_pool")
+        if pool is not None:
+            await pool.close()
 
     return {
         "functions": [
@@ -47,6 +54,7 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
         "job_serializer": codec.dumps,
         "job_deserializer": codec.loads,
         "on_startup": on_startup,
+        "on_shutdown": on_shutdown,
         "health_check_interval": 10,
         "poll_delay": settings.worker_poll_delay_s,
     }
