@@ -30,6 +30,7 @@ def worker_kwargs(settings: Settings, redis: RedisSettings) -> dict[str, Any]:
             lease_s=settings.cli_slot_lease_s,
         )
         ctx["warm_pool"] = WarmPool(settings, ctx["redis"], settings.queue_name)
+        ctx["warm_pool"].start()
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
         pool: WarmPool | None = ctx.get("warm_pool")

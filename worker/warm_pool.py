@@ -160,7 +160,6 @@ class WarmPool:
             self._discard(session, "start_failed", killed=True)
             return None
         self._count("lc_warm_processes_started_total")
-        self._ensure_reaper()
         return session
 
     def _idle_match(self, key: str) -> WarmSession | None:
@@ -196,6 +195,11 @@ class WarmPool:
         reason = self._recycle_reason(session)
         if reason:
             self._discard(session, reason)
+            return
+        if self._idle and len(self._idle) + len(self._resetting) >= self.settings.warm_max_idle:
+            self._discard(next(iter(self._idle)), "evicted")
+        if len(self._idle) + len(self._resetting) >= self.settings.warm_max_idle:
+            self._discard(session, "evicted")  # the warm budget is full of processes still resetting
             return
         self._resetting[session] = asyncio.create_task(self._reset(session))
 
@@ -238,7 +242,8 @@ class WarmPool:
         task.add_done_callback(self._closing.discard)
 
     # -- housekeeping ------------------------------------------------------------------
-    def _ensure_reaper(self) -> None:
+    def start(self) -> None:
+        """Start housekeeping (idle TTL, dead processes, counters to /metrics); in the worker's loop."""
         if self._reaper is None or self._reaper.done():
             self._reaper = asyncio.create_task(self._reap_forever())
 
