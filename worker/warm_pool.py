@@ -155,7 +155,7 @@ class WarmPool:
         except asyncio.CancelledError:
             self._discard(session, "cancelled", killed=True)
             raise
-        except (ClaudeSDKError, OSError) as exc:
+        except Exception as exc:  # the SDK raises a bare Exception when `initialize` times out
             log.warning("a warm CLI process did not start (%s); running the job cold", exc)
             self._discard(session, "start_failed", killed=True)
             return None
@@ -278,7 +278,12 @@ class WarmPool:
         recorder = MetricsRecorder(self.redis, self.queue)
         for (name, labels), amount in counts.items():
             recorder.inc(name, amount, labels=dict(labels) or None)
-        await recorder.flush()
+        try:
+            await recorder.flush()
+        except Exception:
+            for key, amount in counts.items():  # not lost: sent with the next flush
+                self._counts[key] = self._counts.get(key, 0.0) + amount
+            raise
 
     async def close(self) -> None:
         """Worker shutdown: close every process, idle or not, and flush the counters."""

@@ -34,7 +34,7 @@ from worker.cli_options import Prompt, log_stderr
 from worker.process_tree import kill_tree_in
 
 CLEAR_COMMAND = "/clear"
-RESET_TIMEOUT_S = 10.0
+RESET_TIMEOUT_S = 30.0  # generous: a loaded machine is slow, a hung CLI is rare
 CLOSE_TIMEOUT_S = 5.0
 SCRATCH_PREFIX = "lc-job-warm-"
 
