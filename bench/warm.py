@@ -45,7 +45,7 @@ KINDS = ["sdk", "warm_sdk", "cli", "warm", "cold"]
 
 def sizes(quick: bool) -> dict[str, Any]:
     if quick:
-        return {"latency": 3, "throughput": [(8, 24)], "cold_throughput": (8, 8), "graphiti": 40}
+        return {"latency": 2, "throughput": [(4, 12)], "cold_throughput": (4, 4), "graphiti": 16}
     return {"latency": 12, "throughput": [(8, 160), (16, 240)], "cold_throughput": (8, 40), "graphiti": 400}
 
 

@@ -144,8 +144,10 @@ class WarmPool:
             session = await self._claim_resetting(key)
         if session is not None:
             self._count("lc_warm_jobs_total", result="hit")
+            log.info("running on a warm CLI process (%d jobs so far)", session.jobs)
             return session
         self._count("lc_warm_jobs_total", result="miss")
+        log.info("starting a warm CLI process for this job's configuration")
         while self._idle and len(self._idle) >= self.settings.warm_max_idle:
             self._discard(next(iter(self._idle)), "evicted")
         session = WarmSession(key)
