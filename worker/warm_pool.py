@@ -165,9 +165,8 @@ class WarmPool:
         return session
 
     def _idle_match(self, key: str) -> WarmSession | None:
-        for session in reversed(self._idle):
-            if session.key != key:
-                continue
+        """The most recently used idle process of this key (dead ones found on the way are closed)."""
+        for session in [s for s in reversed(self._idle) if s.key == key]:
             del self._idle[session]
             if session.alive():
                 return session
@@ -188,6 +187,7 @@ class WarmPool:
             if task.done() and not task.cancelled() and task.result():
                 self._make_idle(session)
             raise
+        session.claimed = False  # it is this job's now (busy), no longer waited for
         return session if ok else None
 
     def _release(self, session: WarmSession) -> None:
@@ -302,6 +302,11 @@ class WarmPool:
             await asyncio.gather(*self._closing, return_exceptions=True)
         with contextlib.suppress(Exception):
             await self.flush_metrics()
+
+    async def settled(self) -> None:
+        """Return once no process is being reset (what is left is idle)."""
+        while self._resetting:
+            await asyncio.gather(*list(self._resetting.values()), return_exceptions=True)
 
     def stats(self) -> dict[str, int]:
         return {"idle": len(self._idle), "resetting": len(self._resetting), "alive": len(self._all)}
