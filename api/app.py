@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from arq import ArqRedis
 from fastapi import FastAPI
 
-from api import batches, chat, jobs, models, openai_batches, operations, responses
-from api.errors import install_error_handlers
-from api.request_id import RequestIdMiddleware
-from config.settings import Settings, get_settings
-from jobs.client import JobClient
-from jobs.connection import connect
+from litellm_claude.api import batches, chat, jobs, models, openai_batches, operations, responses
+from litellm_claude.api.errors import install_error_handlers
+from litellm_claude.api.request_id import RequestIdMiddleware
+from litellm_claude.config.settings import Settings, get_settings
+from litellm_claude.jobs.client import JobClient
+from litellm_claude.jobs.connection import connect
 
 
 def create_app(settings: Settings | None = None, *, redis_url: str | None = None) -> FastAPI:

@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import Request
 
-from openai_compat.errors import ApiError
+from litellm_claude.openai_compat.errors import ApiError
 
 
 def api_key_from(request: Request) -> str | None:

@@ -18,16 +18,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from api.auth import require_api_key
-from api.body import parse_body
-from api.jobs import JobBody, check_capacity, error_object, redis_of, settings_of
-from config.settings import Settings
-from jobs import keys, records
-from jobs.contract import JobError
-from jobs.records import JobRecord, JobState
-from openai_compat.errors import ApiError, from_validation_errors
-from openai_compat.request import build_job, owner_of
-from openai_compat.response import completion_object
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.api.body import parse_body
+from litellm_claude.api.jobs import JobBody, check_capacity, error_object, redis_of, settings_of
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import keys, records
+from litellm_claude.jobs.contract import JobError
+from litellm_claude.jobs.records import JobRecord, JobState
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
+from litellm_claude.openai_compat.request import build_job, owner_of
+from litellm_claude.openai_compat.response import completion_object
 
 router = APIRouter()
 BATCH_ID_RE = re.compile(r"^jbatch_[0-9a-f]{32}$")

@@ -8,7 +8,7 @@ from typing import TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from openai_compat.errors import ApiError, from_validation_errors, invalid_request
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors, invalid_request
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -10,17 +10,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.auth import require_api_key
-from api.body import parse_body
-from api.job_flow import disconnected, limits, wants_bulk
-from api.sse import DONE, sse_data
-from jobs import flow
-from jobs.client import JobClient
-from jobs.contract import CompletionJob, DeltaEvent, ResultEvent, StartedEvent
-from openai_compat.errors import ApiError
-from openai_compat.request import ChatCompletionBody, build_job
-from openai_compat.response import chunk_object, completion_object
-from telemetry import log_context
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.api.body import parse_body
+from litellm_claude.api.job_flow import disconnected, limits, wants_bulk
+from litellm_claude.api.sse import DONE, sse_data
+from litellm_claude.jobs import flow
+from litellm_claude.jobs.client import JobClient
+from litellm_claude.jobs.contract import CompletionJob, DeltaEvent, ResultEvent, StartedEvent
+from litellm_claude.openai_compat.errors import ApiError
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
+from litellm_claude.openai_compat.response import chunk_object, completion_object
+from litellm_claude.telemetry import log_context
 
 log = logging.getLogger(__name__)
 router = APIRouter()

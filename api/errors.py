@@ -9,8 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from jobs.flow import JobFailed
-from openai_compat.errors import ApiError, error_body, from_validation_errors
+from litellm_claude.jobs.flow import JobFailed
+from litellm_claude.openai_compat.errors import ApiError, error_body, from_validation_errors
 
 log = logging.getLogger(__name__)
 

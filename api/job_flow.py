@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from config.settings import Settings
-from jobs.flow import Limits
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.flow import Limits
 
 PRIORITY_HEADER = "x-job-priority"
 

@@ -17,17 +17,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, field_validator
 from redis.asyncio import Redis
 
-from api.auth import require_api_key
-from api.body import parse_body
-from config.settings import Settings
-from jobs import event_stream, records
-from jobs.client import JobClient, JobRefused
-from jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
-from jobs.keys import idempotency
-from jobs.records import JobRecord, JobState
-from openai_compat.errors import ApiError, invalid_request
-from openai_compat.request import ChatCompletionBody, build_job, owner_of
-from openai_compat.response import completion_object
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.api.body import parse_body
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import event_stream, records
+from litellm_claude.jobs.client import JobClient, JobRefused
+from litellm_claude.jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
+from litellm_claude.jobs.keys import idempotency
+from litellm_claude.jobs.records import JobRecord, JobState
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job, owner_of
+from litellm_claude.openai_compat.response import completion_object
 
 router = APIRouter()
 MAX_IDEMPOTENCY_KEY = 255

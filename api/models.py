@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from api.auth import require_api_key
-from config.models import list_model_ids, resolve_model
-from openai_compat.errors import ApiError
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.config.models import list_model_ids, resolve_model
+from litellm_claude.openai_compat.errors import ApiError
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 CREATED = 1_700_000_000

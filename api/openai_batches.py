@@ -20,17 +20,23 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from api.auth import require_api_key
-from api.batches import BatchRecord, build_items, item_states
-from api.body import parse_body
-from api.jobs import check_capacity, error_object, redis_of, settings_of
-from jobs import keys, records
-from jobs.contract import JobError
-from jobs.records import JobRecord, JobState
-from openai_compat.batch_files import CHAT_COMPLETIONS, output_line, parse_input, parse_multipart, to_jsonl
-from openai_compat.errors import ApiError, invalid_request
-from openai_compat.request import owner_of
-from openai_compat.response import completion_object
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.api.batches import BatchRecord, build_items, item_states
+from litellm_claude.api.body import parse_body
+from litellm_claude.api.jobs import check_capacity, error_object, redis_of, settings_of
+from litellm_claude.jobs import keys, records
+from litellm_claude.jobs.contract import JobError
+from litellm_claude.jobs.records import JobRecord, JobState
+from litellm_claude.openai_compat.batch_files import (
+    CHAT_COMPLETIONS,
+    output_line,
+    parse_input,
+    parse_multipart,
+    to_jsonl,
+)
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.request import owner_of
+from litellm_claude.openai_compat.response import completion_object
 
 router = APIRouter()
 FILE_ID_RE = re.compile(r"^file-[0-9a-f]{32}(-out|-err)?$")

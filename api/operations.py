@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from redis.exceptions import RedisError
 
-from telemetry.prometheus import render
+from litellm_claude.telemetry.prometheus import render
 
 router = APIRouter()
 

@@ -7,7 +7,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from telemetry import log_context
+from litellm_claude.telemetry import log_context
 
 SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 

@@ -9,14 +9,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from api.auth import require_api_key
-from api.body import parse_body
-from api.job_flow import disconnected, limits, wants_bulk
-from config.settings import Settings
-from jobs import flow
-from jobs.client import JobClient
-from jobs.contract import CompletionJob, DeltaEvent, JobError, ResultEvent, StartedEvent
-from openai_compat.responses_api import (
+from litellm_claude.api.auth import require_api_key
+from litellm_claude.api.body import parse_body
+from litellm_claude.api.job_flow import disconnected, limits, wants_bulk
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import flow
+from litellm_claude.jobs.client import JobClient
+from litellm_claude.jobs.contract import CompletionJob, DeltaEvent, JobError, ResultEvent, StartedEvent
+from litellm_claude.openai_compat.responses_api import (
     ResponsesBody,
     build_response_job,
     failed_response,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from loadgen import Sample
 
-from config.settings import Settings
-from openai_compat.request import ChatCompletionBody, build_job
-from worker.cli_options import build_options
+from litellm_claude.config.settings import Settings
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
+from litellm_claude.worker.cli_options import build_options
 
 
 def bundled_cli() -> str:

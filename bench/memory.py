@@ -12,10 +12,10 @@ import httpx
 from loadgen import chat_body, median
 from procs import descendants, smaps_kb, status_kb
 
-from config.settings import Settings
-from jobs.client import JobClient
-from jobs.connection import connect
-from openai_compat.request import ChatCompletionBody, build_job
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.client import JobClient
+from litellm_claude.jobs.connection import connect
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 
 
 def _redis_info(redis_sync: Any, section: str) -> dict[str, Any]:

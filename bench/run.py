@@ -57,7 +57,7 @@ from report import SECTIONS, latency_figures, render  # noqa: E402
 from stages import breakdown  # noqa: E402
 from warm import measure as measure_warm  # noqa: E402
 
-from config.settings import Settings  # noqa: E402
+from litellm_claude.config.settings import Settings  # noqa: E402
 
 MODEL = "sonnet"
 POLL_EXPERIMENT_S = 0.002  # WORKER_POLL_DELAY_S of the experimental worker
@@ -187,7 +187,7 @@ class Bench:
     def start_upstream(self) -> None:
         port = free_port()
         self.upstream_url = f"http://127.0.0.1:{port}"
-        argv = [sys.executable, "-m", "fake_anthropic", "--port", str(port)]
+        argv = [sys.executable, "-m", "litellm_claude.fake_anthropic", "--port", str(port)]
         argv += [
             "--first-token-delay",
             str(self.args.first_token_delay),
@@ -256,14 +256,18 @@ class Bench:
     def start_api(self, name: str = "api", **extra: str) -> str:
         port = free_port()
         self.procs.start(
-            name, [sys.executable, "-m", "service.cli", "api"], self.service_env(PORT=str(port), **extra)
+            name,
+            [sys.executable, "-m", "litellm_claude.service.cli", "api"],
+            self.service_env(PORT=str(port), **extra),
         )
         url = f"http://127.0.0.1:{port}"
         self.procs.wait_http(name, f"{url}/health")
         return url
 
     def start_worker(self, name: str, **extra: str) -> None:
-        self.procs.start(name, [sys.executable, "-m", "service.cli", "worker"], self.service_env(**extra))
+        self.procs.start(
+            name, [sys.executable, "-m", "litellm_claude.service.cli", "worker"], self.service_env(**extra)
+        )
         self.wait_worker_log(name)
         if name not in self.workers:
             self.workers.append(name)
@@ -366,7 +370,9 @@ class Bench:
         extra = {"QUEUE_NAME": f"{self.queue}:fast", "WORKER_POLL_DELAY_S": str(POLL_EXPERIMENT_S)}
         self.api_fast_url = self.start_api("api-fast", **extra)
         self.procs.start(
-            "worker-fast", [sys.executable, "-m", "service.cli", "worker"], self.service_env(**extra)
+            "worker-fast",
+            [sys.executable, "-m", "litellm_claude.service.cli", "worker"],
+            self.service_env(**extra),
         )
         self.wait_worker_log("worker-fast")
         if "experiment" not in self.results["idle"]:
@@ -579,7 +585,9 @@ class Bench:
         extra = {"QUEUE_NAME": queue, "WORKER_MAX_JOBS": str(max_jobs), "GLOBAL_MAX_CLI": str(max_jobs)}
         url = self.start_api("api-mem", **extra)
         self.procs.start(
-            "worker-mem", [sys.executable, "-m", "service.cli", "worker"], self.service_env(**extra)
+            "worker-mem",
+            [sys.executable, "-m", "litellm_claude.service.cli", "worker"],
+            self.service_env(**extra),
         )
         api_pid, worker_pid = self.procs.pid("api-mem"), self.procs.pid("worker-mem")
         async with httpx.AsyncClient(timeout=120) as client:  # warm the API up (imports, pool) at full speed

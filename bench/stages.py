@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from loadgen import Sample
 
-from jobs import codec, keys
-from jobs.contract import decode_event
+from litellm_claude.jobs import codec, keys
+from litellm_claude.jobs.contract import decode_event
 
 STAGES = [
     ("api_in", "API: request received -> job enqueued"),

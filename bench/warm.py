@@ -92,7 +92,9 @@ class WarmBench:
             extra = {**PRODUCT, "QUEUE_NAME": f"{self.bench.queue}:{path}", "WARM_PROCESSES": warm}
             self.urls[path] = self.bench.start_api(f"api-{path}", **extra)
             env = self.bench.service_env(**extra)
-            self.bench.procs.start(f"worker-{path}", [sys.executable, "-m", "service.cli", "worker"], env)
+            self.bench.procs.start(
+                f"worker-{path}", [sys.executable, "-m", "litellm_claude.service.cli", "worker"], env
+            )
             self.bench.wait_worker_log(f"worker-{path}")
 
     def stop(self) -> None:

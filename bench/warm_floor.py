@@ -14,9 +14,9 @@ from dataclasses import replace
 
 from loadgen import Sample
 
-from config.settings import Settings
-from openai_compat.request import ChatCompletionBody, build_job
-from worker.cli_options import build_options
+from litellm_claude.config.settings import Settings
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
+from litellm_claude.worker.cli_options import build_options
 
 
 class WarmSdk:

@@ -5,8 +5,8 @@ read one definition. `litellm_config.yaml` (the LiteLLM proxy's config) sits
 beside it.
 """
 
-from config.models import ModelRoute, UnknownModel, list_model_ids, resolve_model
-from config.settings import Settings, get_settings
+from litellm_claude.config.models import ModelRoute, UnknownModel, list_model_ids, resolve_model
+from litellm_claude.config.settings import Settings, get_settings
 
 __all__ = [
     "ModelRoute",

@@ -11,7 +11,7 @@ Usage:
         fake.state.script("opus", ["529"], sticky=True)  # every opus request until cleared
         fake.state.set_delays(first_token_delay=0.2, token_delay=0.01)
         ...run the CLI...; fake.state.message_requests()[-1].body["messages"]
-Standalone: `python -m fake_anthropic --port 8900`, then steer it over HTTP:
+Standalone: `python -m litellm_claude.fake_anthropic --port 8900`, then steer it over HTTP:
 GET/DELETE /_fake/requests, POST/DELETE /_fake/script, POST /_fake/config, GET /_fake/stats.
 Outcomes: ok 429 529 500 401 hang usage_limit[:<reset>] tool_use:<Tool>:<json input>.
 """

@@ -99,7 +99,7 @@ class FakeUpstream:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve the fake upstream in the foreground until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m fake_anthropic", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m litellm_claude.fake_anthropic", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
     parser.add_argument("--first-token-delay", type=float, default=0.0, help="seconds")

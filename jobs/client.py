@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from arq import ArqRedis
 from arq.constants import abort_jobs_ss
 
-from jobs import event_stream, keys
-from jobs.contract import (
+from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs.contract import (
     CompletionJob,
     DeltaEvent,
     ErrorEvent,

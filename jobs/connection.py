@@ -5,7 +5,7 @@ from __future__ import annotations
 from arq import ArqRedis
 from redis.asyncio import BlockingConnectionPool
 
-from jobs import codec
+from litellm_claude.jobs import codec
 
 
 def connect(url: str, *, default_queue: str, max_connections: int = 2000) -> ArqRedis:

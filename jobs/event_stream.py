@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from jobs import keys
-from jobs.contract import (
+from litellm_claude.jobs import keys
+from litellm_claude.jobs.contract import (
     DeltaEvent,
     ErrorEvent,
     ResultEvent,

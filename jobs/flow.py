@@ -12,8 +12,8 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
-from jobs.client import AnyEvent, JobClient, JobRefused
-from jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
+from litellm_claude.jobs.client import AnyEvent, JobClient, JobRefused
+from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
 
 # Errors after which the job may still be running and must be stopped.
 ABANDONED_CODES = frozenset({"timeout", "queue_timeout"})

@@ -26,10 +26,10 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from config.settings import Settings
-from jobs import codec, event_stream, keys
-from jobs.client import JobClient, queue_position
-from jobs.contract import (
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import codec, event_stream, keys
+from litellm_claude.jobs.client import JobClient, queue_position
+from litellm_claude.jobs.contract import (
     CompletionJob,
     DeltaEvent,
     ErrorEvent,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
 
 CHAT_COMPLETIONS = "/v1/chat/completions"
 _BOUNDARY_RE = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)

@@ -7,8 +7,8 @@ import binascii
 import re
 from typing import Any
 
-from jobs.contract import JobImage
-from openai_compat.errors import invalid_request
+from litellm_claude.jobs.contract import JobImage
+from litellm_claude.openai_compat.errors import invalid_request
 
 DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,]*)?;base64,(?P<data>.*)$", re.DOTALL)
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")

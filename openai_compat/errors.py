@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jobs.contract import JobError
+from litellm_claude.jobs.contract import JobError
 
 
 class ApiError(Exception):

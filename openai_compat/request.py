@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from config.models import UnknownModel, resolve_model
-from config.settings import Settings
-from jobs.contract import CompletionJob, JobImage, JobMessage, JobParams
-from openai_compat.content_parts import split_parts
-from openai_compat.errors import ApiError, invalid_request
-from openai_compat.schema_check import check_schema
+from litellm_claude.config.models import UnknownModel, resolve_model
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.contract import CompletionJob, JobImage, JobMessage, JobParams
+from litellm_claude.openai_compat.content_parts import split_parts
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.schema_check import check_schema
 
 
 class ChatMessage(BaseModel):

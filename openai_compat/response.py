@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.contract import CompletionJob, ResultEvent, Usage
+from litellm_claude.jobs.contract import CompletionJob, ResultEvent, Usage
 
 
 def completion_id(job: CompletionJob) -> str:

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from config.settings import Settings
-from jobs.contract import CompletionJob, JobError, ResultEvent, Usage
-from openai_compat.errors import ApiError, invalid_request
-from openai_compat.request import ChatCompletionBody, ChatMessage, build_job
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.contract import CompletionJob, JobError, ResultEvent, Usage
+from litellm_claude.openai_compat.errors import ApiError, invalid_request
+from litellm_claude.openai_compat.request import ChatCompletionBody, ChatMessage, build_job
 
 ROLES = ("user", "assistant", "system", "developer")
 TEXT_PARTS = ("input_text", "output_text", "text")

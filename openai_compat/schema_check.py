@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema import SchemaError
 from jsonschema.validators import validator_for
 
-from openai_compat.errors import invalid_request
+from litellm_claude.openai_compat.errors import invalid_request
 
 
 def check_schema(schema: dict[str, Any], *, param: str, object_root: bool = True) -> None:

@@ -22,16 +22,16 @@ from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from config.settings import Settings, get_settings
-from jobs import flow
-from jobs.client import JobClient
-from jobs.connection import connect
-from jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
-from openai_compat.errors import ApiError, from_validation_errors
-from openai_compat.request import ChatCompletionBody, build_job
-from openai_compat.response import completion_object, usage_object
-from provider.errors import PROVIDER, queue_unavailable, to_litellm_error
-from provider.sync_loop import SyncLoop
+from litellm_claude.config.settings import Settings, get_settings
+from litellm_claude.jobs import flow
+from litellm_claude.jobs.client import JobClient
+from litellm_claude.jobs.connection import connect
+from litellm_claude.jobs.contract import CompletionJob, DeltaEvent, ErrorEvent, ResultEvent
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
+from litellm_claude.openai_compat.response import completion_object, usage_object
+from litellm_claude.provider.errors import PROVIDER, queue_unavailable, to_litellm_error
+from litellm_claude.provider.sync_loop import SyncLoop
 
 _BODY_FIELDS = frozenset(ChatCompletionBody.model_fields) - {"model", "messages", "stream"}
 _USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details")

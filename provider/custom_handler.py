@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from provider.claude_code_provider import ClaudeCodeProvider
+from litellm_claude.provider.claude_code_provider import ClaudeCodeProvider
 
 claude_code_provider = ClaudeCodeProvider()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import litellm
 
-from jobs.contract import JobError
-from openai_compat.errors import ApiError
+from litellm_claude.jobs.contract import JobError
+from litellm_claude.openai_compat.errors import ApiError
 
 PROVIDER = "claude-code"
 _REQUEST = httpx.Request("POST", "http://claude-code.invalid/v1/chat/completions")

@@ -15,8 +15,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from config.settings import Settings
-from service.doctor import cli_auth_status, config_dir, describe_auth, resolve_cli
+from litellm_claude.config.settings import Settings
+from litellm_claude.service.doctor import cli_auth_status, config_dir, describe_auth, resolve_cli
 
 # Variables that would make the CLI ignore (or prompt about) the login being made.
 SHADOWING = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")

@@ -8,10 +8,10 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-from config.settings import Settings, get_settings
-from service.embedded_redis import embedded_redis
-from service.logs import setup_logging
-from service.run import run_all, run_api, run_worker
+from litellm_claude.config.settings import Settings, get_settings
+from litellm_claude.service.embedded_redis import embedded_redis
+from litellm_claude.service.logs import setup_logging
+from litellm_claude.service.run import run_all, run_api, run_worker
 
 
 @contextlib.contextmanager
@@ -45,16 +45,16 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
 
     if args.command == "doctor":
-        from service.doctor import run_doctor
+        from litellm_claude.service.doctor import run_doctor
 
         return run_doctor(get_settings(), probe=not args.no_probe, probe_model=args.probe_model)
     if args.command == "login":
-        from service.auth_login import run_login
+        from litellm_claude.service.auth_login import run_login
 
         return run_login(get_settings(), token=args.token, console=args.console)
 
     if args.command == "fake-upstream":
-        from fake_anthropic.runner import main as fake_main
+        from litellm_claude.fake_anthropic.runner import main as fake_main
 
         return fake_main(["--port", str(args.port), *rest])
 

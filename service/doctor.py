@@ -25,7 +25,7 @@ from typing import Literal, TextIO
 import redis
 from arq.constants import health_check_key_suffix
 
-from config.settings import Settings
+from litellm_claude.config.settings import Settings
 
 Status = Literal["ok", "warn", "FAIL", "skip"]
 MASK = "***"
@@ -310,7 +310,7 @@ async def _probe(settings: Settings, cli: Path, model: str, used: str) -> CheckR
         query,
     )
 
-    from worker.cli_options import locked_down_options
+    from litellm_claude.worker.cli_options import locked_down_options
 
     answered, error, text = None, None, ""
     result: ResultMessage | None = None

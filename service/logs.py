@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Iterable
 
-from telemetry.log_context import AddLogContext
+from litellm_claude.telemetry.log_context import AddLogContext
 
 REDACTED = "[REDACTED]"
 

@@ -9,10 +9,10 @@ import logging
 import uvicorn
 from arq import Worker
 
-from api.app import create_app
-from config.settings import Settings
-from worker.settings import redis_settings, worker_kwargs
-from worker.wakeup import wake_on_submit
+from litellm_claude.api.app import create_app
+from litellm_claude.config.settings import Settings
+from litellm_claude.worker.settings import redis_settings, worker_kwargs
+from litellm_claude.worker.wakeup import wake_on_submit
 
 log = logging.getLogger(__name__)
 

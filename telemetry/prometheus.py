@@ -6,8 +6,8 @@ import time
 
 from redis.asyncio import Redis
 
-from jobs import keys
-from telemetry.store import BUCKETS
+from litellm_claude.jobs import keys
+from litellm_claude.telemetry.store import BUCKETS
 
 HISTOGRAMS = {
     "lc_job_duration_seconds": "Time from a worker starting a job to its end.",

@@ -21,7 +21,7 @@ import httpx
 import pytest
 import redis
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 
 API_KEY = "sk-test-caller-0123456789abcdef"
 UPSTREAM_SECRET = "sk-ant-test-upstream-fedcba9876543210"
@@ -75,7 +75,7 @@ class Service:
         log = open(self.log_dir / f"{name}.log", "ab")
         env = {**self.env, **(extra_env or {})}
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", *args],
+            [sys.executable, "-m", "litellm_claude.service.cli", *args],
             cwd=REPO,
             env=env,
             stdout=log,

@@ -13,10 +13,10 @@ import psutil
 import pytest
 import redis
 
-from fake_anthropic import FakeUpstream
-from jobs import records
-from jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
-from jobs.records import derive
+from litellm_claude.fake_anthropic import FakeUpstream
+from litellm_claude.jobs import records
+from litellm_claude.jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
+from litellm_claude.jobs.records import derive
 from tests.conftest import API_KEY, Service, start_service
 
 OTHER_KEY = "sk-test-other-caller-99887766554433"

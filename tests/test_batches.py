@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests import test_async_jobs
 from tests.conftest import API_KEY, Service
 from tests.test_async_jobs import OTHER_KEY, bearer, body, get_job, upstream_saw, wait_for

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Service
 
 

@@ -7,7 +7,7 @@ import json
 import openai
 import pytest
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Service
 
 

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 import yaml
 
-from config.settings import Settings
-from fake_anthropic import FakeUpstream
+from litellm_claude.config.settings import Settings
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, UPSTREAM_SECRET, free_port, service_env
 
 BIN = Path(sys.executable).parent

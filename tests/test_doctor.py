@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Settings
-from fake_anthropic import FakeUpstream
-from service.auth_login import login_command, login_env
-from service.doctor import CheckResult, exit_code, redact_url, render, signin_sources
+from litellm_claude.config.settings import Settings
+from litellm_claude.fake_anthropic import FakeUpstream
+from litellm_claude.service.auth_login import login_command, login_env
+from litellm_claude.service.doctor import CheckResult, exit_code, redact_url, render, signin_sources
 from tests.conftest import API_KEY, REPO, UPSTREAM_SECRET, Service, free_port, service_env
 
 
 def run_doctor(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, list[str]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "doctor", *args],
+        [sys.executable, "-m", "litellm_claude.service.cli", "doctor", *args],
         cwd=cwd,  # a scratch dir: no `.env` from the repository leaks into the settings
         env={**env, "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -226,7 +226,7 @@ def test_login_runs_the_cli_in_the_workers_config_dir(tmp_path: Path) -> None:
         }
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "login"],
+        [sys.executable, "-m", "litellm_claude.service.cli", "login"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

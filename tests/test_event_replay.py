@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.client import JobEvents
-from jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
+from litellm_claude.jobs.client import JobEvents
+from litellm_claude.jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
 
 
 def admit_all(events: list[Any]) -> list[Any]:

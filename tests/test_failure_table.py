@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from worker import failures
-from worker.notice_guard import NoticeGuard
-from worker.stop_sequences import StopScanner, apply_stops
+from litellm_claude.worker import failures
+from litellm_claude.worker.notice_guard import NoticeGuard
+from litellm_claude.worker.stop_sequences import StopScanner, apply_stops
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,8 @@ from claude_agent_sdk import (
     query,
 )
 
-from fake_anthropic import FakeUpstream
-from fake_anthropic.answers import last_user_text, schema_instance, split_tokens
+from litellm_claude.fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic.answers import last_user_text, schema_instance, split_tokens
 
 PROMPT = "Name three primary colors please"
 

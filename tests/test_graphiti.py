@@ -19,7 +19,7 @@ from types import ModuleType
 
 import pytest
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Factory, Service
 
 os.environ.setdefault("GRAPHITI_TELEMETRY_ENABLED", "false")

@@ -30,11 +30,11 @@ import openai
 import pytest
 import redis
 
-from config.models import list_model_ids
-from config.settings import get_settings
-from fake_anthropic import FakeUpstream
-from jobs import keys
-from provider.custom_handler import claude_code_provider
+from litellm_claude.config.models import list_model_ids
+from litellm_claude.config.settings import get_settings
+from litellm_claude.fake_anthropic import FakeUpstream
+from litellm_claude.jobs import keys
+from litellm_claude.provider.custom_handler import claude_code_provider
 from tests.conftest import REPO, Service, free_port
 
 pytestmark = pytest.mark.proxy

@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Factory, Service
 
 

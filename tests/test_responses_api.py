@@ -12,7 +12,7 @@ import pytest
 from openai.types.responses import Response
 from pydantic import BaseModel
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Service
 
 

@@ -8,7 +8,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Service
 
 WEATHER_TOOL = {

@@ -11,11 +11,11 @@ import asyncio
 import os
 from pathlib import Path
 
-from config.settings import Settings
-from fake_anthropic import FakeUpstream
-from openai_compat.request import ChatCompletionBody, build_job
-from worker.warm_pool import WarmPool
-from worker.warm_session import SCRATCH_PREFIX
+from litellm_claude.config.settings import Settings
+from litellm_claude.fake_anthropic import FakeUpstream
+from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
+from litellm_claude.worker.warm_pool import WarmPool
+from litellm_claude.worker.warm_session import SCRATCH_PREFIX
 
 BUSY = 4
 MAX_IDLE = 2

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from fake_anthropic import FakeUpstream
+from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Factory, Service
 
 
@@ -227,10 +227,10 @@ def test_interactive_requests_go_ahead_of_queued_bulk_work(
 ) -> None:
     import asyncio
 
-    from config.settings import Settings
-    from jobs.client import JobClient
-    from jobs.connection import connect
-    from openai_compat.request import ChatCompletionBody, build_job
+    from litellm_claude.config.settings import Settings
+    from litellm_claude.jobs.client import JobClient
+    from litellm_claude.jobs.connection import connect
+    from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 
     svc = make_service(workers=0, WORKER_MAX_JOBS="1", GLOBAL_MAX_CLI="1")
     settings = Settings(queue_name=svc.env["QUEUE_NAME"])

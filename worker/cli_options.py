@@ -17,11 +17,11 @@ from typing import Any
 
 from claude_agent_sdk import ClaudeAgentOptions
 
-from config.settings import Settings
-from jobs.contract import CompletionJob
-from worker.function_calling import decision_schema, tools_active, tools_prompt
-from worker.prompt import flat_transcript, plan_prompt
-from worker.transcript import Turn, write_transcript
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.contract import CompletionJob
+from litellm_claude.worker.function_calling import decision_schema, tools_active, tools_prompt
+from litellm_claude.worker.prompt import flat_transcript, plan_prompt
+from litellm_claude.worker.transcript import Turn, write_transcript
 
 log = logging.getLogger(__name__)
 Prompt = str | AsyncIterable[dict[str, Any]]

@@ -30,19 +30,19 @@ from claude_agent_sdk import (
     query,
 )
 
-from config.settings import Settings
-from jobs.contract import CompletionJob, ResultEvent, Usage
-from worker import failures
-from worker.cli_options import build_options, cli_config_dir, log_stderr, output_format
-from worker.failures import Failure
-from worker.function_calling import decision_result, tools_active
-from worker.notice_guard import NoticeGuard
-from worker.process_tree import kill_tree_in
-from worker.stop_sequences import StopScanner
-from worker.transcript import remove_transcripts
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.contract import CompletionJob, ResultEvent, Usage
+from litellm_claude.worker import failures
+from litellm_claude.worker.cli_options import build_options, cli_config_dir, log_stderr, output_format
+from litellm_claude.worker.failures import Failure
+from litellm_claude.worker.function_calling import decision_result, tools_active
+from litellm_claude.worker.notice_guard import NoticeGuard
+from litellm_claude.worker.process_tree import kill_tree_in
+from litellm_claude.worker.stop_sequences import StopScanner
+from litellm_claude.worker.transcript import remove_transcripts
 
 if TYPE_CHECKING:
-    from worker.warm_pool import WarmPool
+    from litellm_claude.worker.warm_pool import WarmPool
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
-from jobs import keys
+from litellm_claude.jobs import keys
 
 _ACQUIRE = """
 local now = tonumber(ARGV[1])

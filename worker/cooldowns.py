@@ -10,7 +10,7 @@ import time
 
 from redis.asyncio import Redis
 
-from jobs import keys
+from litellm_claude.jobs import keys
 
 
 async def set_cooldown(redis: Redis, queue: str, model: str, reset_at: float) -> None:

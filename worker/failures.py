@@ -11,7 +11,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from jobs.contract import JobError
+from litellm_claude.jobs.contract import JobError
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ import json
 import uuid
 from typing import Any
 
-from jobs.contract import JobParams
+from litellm_claude.jobs.contract import JobParams
 
 
 def tools_active(params: JobParams) -> bool:

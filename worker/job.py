@@ -11,9 +11,9 @@ from typing import Any
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
-from config.settings import Settings
-from jobs import event_stream, keys
-from jobs.contract import (
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs.contract import (
     CompletionJob,
     DeltaEvent,
     ErrorEvent,
@@ -21,13 +21,13 @@ from jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
-from telemetry import log_context
-from telemetry.store import MetricsRecorder
-from worker import failures
-from worker.cli_run import run_cli
-from worker.cli_slots import CliSlots
-from worker.cooldowns import clear_cooldown, cooldown_until, set_cooldown
-from worker.warm_pool import WarmPool
+from litellm_claude.telemetry import log_context
+from litellm_claude.telemetry.store import MetricsRecorder
+from litellm_claude.worker import failures
+from litellm_claude.worker.cli_run import run_cli
+from litellm_claude.worker.cli_slots import CliSlots
+from litellm_claude.worker.cooldowns import clear_cooldown, cooldown_until, set_cooldown
+from litellm_claude.worker.warm_pool import WarmPool
 
 log = logging.getLogger(__name__)
 WORKER_NAME = socket.gethostname()

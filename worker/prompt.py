@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobs.contract import JobImage, JobMessage
-from worker.transcript import Turn, to_turns
+from litellm_claude.jobs.contract import JobImage, JobMessage
+from litellm_claude.worker.transcript import Turn, to_turns
 
 CLAUDE_CODE_PRESET = "claude_code"
 CONTINUE_PROMPT = "Continue your previous answer from where it stopped."

@@ -7,11 +7,11 @@ from typing import Any
 from arq import func
 from arq.connections import RedisSettings
 
-from config.settings import Settings, get_settings
-from jobs import codec, keys
-from worker.cli_slots import CliSlots
-from worker.job import run_completion
-from worker.warm_pool import WarmPool
+from litellm_claude.config.settings import Settings, get_settings
+from litellm_claude.jobs import codec, keys
+from litellm_claude.worker.cli_slots import CliSlots
+from litellm_claude.worker.job import run_completion
+from litellm_claude.worker.warm_pool import WarmPool
 
 
 def redis_settings(url: str) -> RedisSettings:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from jobs.contract import JobImage, JobMessage
+from litellm_claude.jobs.contract import JobImage, JobMessage
 
 CLI_SANITIZE = re.compile(r"[^a-zA-Z0-9]")
 

@@ -17,7 +17,7 @@ from arq.utils import timestamp_ms
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from jobs import keys
+from litellm_claude.jobs import keys
 
 log = logging.getLogger(__name__)
 WAIT_S = 5

@@ -32,14 +32,14 @@ from typing import Any
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKError
 from redis.asyncio import Redis
 
-from config.settings import Settings
-from jobs.contract import CompletionJob
-from telemetry.store import MetricsRecorder
-from worker import failures
-from worker.cli_options import build_options
-from worker.cli_run import CliRun, EmitText, RunOutcome, run_cold
-from worker.prompt import plan_prompt
-from worker.warm_session import WarmSession
+from litellm_claude.config.settings import Settings
+from litellm_claude.jobs.contract import CompletionJob
+from litellm_claude.telemetry.store import MetricsRecorder
+from litellm_claude.worker import failures
+from litellm_claude.worker.cli_options import build_options
+from litellm_claude.worker.cli_run import CliRun, EmitText, RunOutcome, run_cold
+from litellm_claude.worker.prompt import plan_prompt
+from litellm_claude.worker.warm_session import WarmSession
 
 log = logging.getLogger(__name__)
 UNSET_CWD = "/nonexistent/lc-warm"  # replaced by each process's own scratch directory

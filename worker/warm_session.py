@@ -30,8 +30,8 @@ from claude_agent_sdk import (
     ResultMessage,
 )
 
-from worker.cli_options import Prompt, log_stderr
-from worker.process_tree import kill_tree_in
+from litellm_claude.worker.cli_options import Prompt, log_stderr
+from litellm_claude.worker.process_tree import kill_tree_in
 
 CLEAR_COMMAND = "/clear"
 RESET_TIMEOUT_S = 30.0  # generous: a loaded machine is slow, a hung CLI is rare
