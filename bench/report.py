@@ -8,6 +8,7 @@ from typing import Any
 from cpu import PART_NAMES, PARTS
 from loadgen import median, percentile
 from stages import STAGES
+from warm_report import warm_section
 
 ALL_PARTS = [*PARTS, "other"]
 
@@ -31,6 +32,7 @@ STANDING_NOTES = [
 # Every report has these sections, in this order (the smoke test checks them).
 SECTIONS = [
     "## Headline",
+    "## Warm CLI processes",
     "## Machine, versions, settings",
     "## Floor and added latency (concurrency 1)",
     "## Where a request's time goes",
@@ -186,6 +188,7 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
     lines += _headline(results)
+    lines += warm_section(results)
     lines += _machine(results)
     lines += _latency(results)
     lines += _stages(results)

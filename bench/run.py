@@ -55,6 +55,7 @@ from procs import (  # noqa: E402
 from pyspy import Recorder, py_spy_binary, summarize  # noqa: E402
 from report import SECTIONS, latency_figures, render  # noqa: E402
 from stages import breakdown  # noqa: E402
+from warm import measure as measure_warm  # noqa: E402
 
 from litellm_claude.config.settings import Settings  # noqa: E402
 
@@ -232,6 +233,8 @@ class Bench:
                 "JOB_TIMEOUT_S": "300",
                 "REQUEST_TIMEOUT_S": "300",
                 "QUEUE_WAIT_TIMEOUT_S": "300",
+                # these sections measure the cold path; bench/warm.py compares it with the warm one
+                "WARM_PROCESSES": "false",
             }
         )
         env.update(extra)
@@ -852,6 +855,8 @@ class Bench:
             print("profile", flush=True)
             await self.profile_worker(client)
             await self.cap_experiment(client)
+            print("warm processes", flush=True)
+            self.results["warm"] = await measure_warm(self, client, args.quick)
         print("memory", flush=True)
         await self.memory()
         self.saturation()
@@ -878,7 +883,8 @@ class Bench:
             "throughput": "concurrency "
             + ", ".join(f"{c} ({requests_for(c, a.quick)} requests)" for c in a.concurrency)
             + f"; workers {', '.join(map(str, a.workers))}; non-streaming",
-            "service": "WORKER_MAX_JOBS=64, GLOBAL_MAX_CLI=128 (never the cap), REDIS_MAX_CONNECTIONS=2000 "
+            "service": "the cold path (WARM_PROCESSES=false; the warm path: 'Warm CLI processes'), "
+            "WORKER_MAX_JOBS=64, GLOBAL_MAX_CLI=128 (never the cap), REDIS_MAX_CONNECTIONS=2000 "
             "(default), API_KEYS set, one uvicorn process for the API, worker queue poll "
             + (
                 f"WORKER_POLL_DELAY_S={self.product_poll * 1000:g} ms (the product's default)"

@@ -136,6 +136,22 @@ class Settings(BaseSettings):
         "Unset aliases keep the built-in table (default = opus then sonnet).",
     )
 
+    # --- Warm CLI processes (worker/warm_pool.py) ---------------------------------
+    warm_processes: bool = Field(
+        default=True,
+        description="Keep CLI processes warm and reuse them for jobs of the same configuration. "
+        "false: every job starts a fresh CLI (the cold path).",
+    )
+    warm_max_idle: int = Field(
+        default=8, ge=0, description="Idle warm CLI processes per worker (each about 200-350 MB); LRU beyond."
+    )
+    warm_max_jobs: int = Field(default=200, ge=1, description="Recycle a warm process after this many jobs,")
+    warm_max_age_s: float = Field(default=3600.0, gt=0, description="... or this many seconds,")
+    warm_max_rss_mb: int = Field(
+        default=1024, ge=1, description="... or once its resident memory exceeds this."
+    )
+    warm_idle_ttl_s: float = Field(default=300.0, gt=0, description="Close a warm process idle this long.")
+
     # --- The Claude Code CLI ------------------------------------------------------
     claude_cli_path: str | None = Field(
         default=None, description="CLI binary; unset uses the one bundled in claude-agent-sdk."

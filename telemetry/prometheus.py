@@ -32,6 +32,10 @@ COUNTER_HELP = {
     "lc_tokens_total": "Tokens reported by the CLI, by kind, model, priority and caller.",
     "lc_cost_usd_total": "Cost reported by the CLI in USD, by model, priority and caller.",
     "lc_bulk_holds_total": "Times bulk work was put back to wait (sign-ins above BULK_PAUSE_AT_UTILIZATION).",
+    "lc_warm_jobs_total": "CLI runs by path: warm hit, warm miss (a process started), cold.",
+    "lc_warm_processes_started_total": "Warm CLI processes started.",
+    "lc_warm_processes_recycled_total": "Warm CLI processes closed in good order, by reason.",
+    "lc_warm_processes_killed_total": "Warm CLI processes killed (state uncertain or failed), by reason.",
 }
 HTTP_HELP = {
     "lc_http_requests_total": "HTTP requests answered by the API, by method, route template and status."

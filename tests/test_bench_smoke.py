@@ -95,3 +95,16 @@ def test_every_figure_was_measured_without_errors(quick_report: tuple[str, dict]
     assert results["memory"]["redis_job"]["queued"] == results["memory"]["redis_job"]["jobs"]
     assert "| `claude_agent_sdk.query`, direct (floor) |" in text
     assert "| API | 1 | 2 |" in text
+
+
+def test_the_warm_comparison_was_measured_without_errors(quick_report: tuple[str, dict]) -> None:
+    text, results = quick_report
+    warm = results["warm"]
+    for kind, fig in warm["latency"].items():
+        assert fig["errors"] == 0 and fig["p50"] > 0, (kind, fig)
+    for row in warm["throughput"]:
+        assert row["errors"] == 0 and row["tput"] > 0, row
+    for path in ("cold", "warm"):
+        assert warm["graphiti"][path]["errors"] == 0, warm["graphiti"][path]
+    assert warm["counters"].get('lc_warm_jobs_total{result="hit"}', 0) > 0
+    assert "| API, warm path (default) |" in text

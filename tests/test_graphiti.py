@@ -38,6 +38,7 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # graphiti's Kuzu driver is deprecated
 ]
 
+WARM_IDLE = 2  # idle warm CLI processes per worker
 CAP = 4  # GLOBAL_MAX_CLI
 WORKERS = 2
 EPISODES = 12
@@ -68,7 +69,14 @@ def graphiti_service(service_factory: Factory) -> Service:
         REQUEST_TIMEOUT_S="300",
         QUEUE_WAIT_TIMEOUT_S="300",
         JOB_TIMEOUT_S="120",
+        WARM_MAX_IDLE=str(WARM_IDLE),
     )
+
+
+def cli_bound(svc: Service) -> int:
+    """Busy CLI processes stay under the cap; warm idle ones (WARM_MAX_IDLE per worker) come on top."""
+    warm = svc.env.get("WARM_PROCESSES", "true").lower() not in ("0", "false", "no")
+    return CAP + (WORKERS * WARM_IDLE if warm else 0)
 
 
 class Sampler:
@@ -142,7 +150,7 @@ def test_add_episode_bulk_through_chat_completions(
     assert report.counts["mentions"] > 0, report.counts
     assert report.llm_calls >= EPISODES  # at least one extraction call per episode
     assert report.peak_in_flight > CAP  # Graphiti really did push more than the cap at once
-    assert 1 <= sampler.peak <= CAP, sampler.peak
+    assert 1 <= sampler.peak <= cli_bound(svc), sampler.peak
     assert upstream["peak_in_flight"] <= CAP, upstream
 
 

@@ -1,7 +1,9 @@
 """One Claude Code CLI run through the Claude Agent SDK, its messages turned into job events.
 
 Options come from `cli_options` (locked down: the CLI never runs a tool for a
-caller). Text deltas are emitted as they arrive; trouble worth a fallback is
+caller). A job runs on a warm process of `warm_pool` when it serves the job,
+else on a fresh process of its own (`run_cold`); `CliRun` reads either.
+Text deltas are emitted as they arrive; trouble worth a fallback is
 spotted early; the CLI's process tree is killed at once on cancellation,
 timeout or silence; the scratch directory and session transcript are removed.
 """
@@ -15,7 +17,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from claude_agent_sdk import (
     AssistantMessage,
@@ -40,6 +42,9 @@ from litellm_claude.worker.notice_guard import NoticeGuard
 from litellm_claude.worker.process_tree import kill_tree_in
 from litellm_claude.worker.stop_sequences import StopScanner
 from litellm_claude.worker.transcript import remove_transcripts
+
+if TYPE_CHECKING:
+    from litellm_claude.worker.warm_pool import WarmPool
 
 log = logging.getLogger(__name__)
 
@@ -81,72 +86,146 @@ async def run_cli(
     scratch_root: str | None = None,
     signin: SignIn | None = None,
     limit_events: list[dict[str, Any]] | None = None,
+    warm: WarmPool | None = None,
 ) -> RunOutcome:
-    """Run the CLI once for `job` on `model`; stream text through `emit_text` as it arrives.
+    """Run `job` on `model`; stream text through `emit_text` as it arrives.
 
-    `signin` picks the credential (default: the deployment's environment); the
-    raw `rate_limit_event`s of the run are appended to `limit_events`.
+    A job the warm pool serves runs on a warm process (`warm_pool`); any other
+    starts a fresh CLI process of its own (the cold path). `signin` picks the
+    credential (default: the deployment's environment); the raw `rate_limit_event`s
+    of the run are appended to `limit_events`.
     """
-    state = _RunState(model=model)
-    events = limit_events if limit_events is not None else []
-    stops = StopScanner(job.params.stop)
-    notice = NoticeGuard()
-    structured = output_format(job) is not None
+    if warm is not None and warm.serves(job):
+        return await warm.run(
+            job, model, emit_text, may_fall_back=may_fall_back, signin=signin, limit_events=limit_events
+        )
+    return await run_cold(
+        job,
+        model,
+        settings,
+        emit_text,
+        may_fall_back=may_fall_back,
+        scratch_root=scratch_root,
+        signin=signin,
+        limit_events=limit_events,
+    )
+
+
+async def run_cold(
+    job: CompletionJob,
+    model: str,
+    settings: Settings,
+    emit_text: EmitText,
+    *,
+    may_fall_back: bool,
+    scratch_root: str | None = None,
+    signin: SignIn | None = None,
+    limit_events: list[dict[str, Any]] | None = None,
+) -> RunOutcome:
+    """Run a fresh CLI process for `job`; it ends with the job."""
+    run = CliRun(job, model, settings, emit_text, may_fall_back=may_fall_back, limit_events=limit_events)
     with tempfile.TemporaryDirectory(prefix="lc-job-", dir=scratch_root) as scratch:
-        options, prompt = build_options(job, model, scratch, settings, state.stderr_line, signin=signin)
+        options, prompt = build_options(job, model, scratch, settings, run.state.stderr_line, signin=signin)
         if scratch_root:
             options.env["TMPDIR"] = scratch_root  # the CLI's own temporary files go when the worker does
         try:
             async with aclosing(query(prompt=prompt, options=options)) as messages:
-                clean = False
-                try:
-                    guarded = _guarded(messages, settings.inactivity_timeout_s, lambda: kill_tree_in(scratch))
-                    async for message in guarded:
-                        if isinstance(message, RateLimitEvent):
-                            events.append(limits.event_raw(message.rate_limit_info))
-                        early = _early_failure(message, may_fall_back)
-                        if early is not None:
-                            return RunOutcome(failure=early, emitted_text=state.emitted)
-                        text = _observe(message, state)
-                        if text and not structured:
-                            safe = stops.feed(notice.feed(text))
-                            if safe:
-                                state.emitted = True
-                                await emit_text(safe)
-                    clean = True
-                except TimeoutError:
-                    return RunOutcome(failure=failures.failure("inactivity"), emitted_text=state.emitted)
-                finally:
-                    if not clean:
-                        # cancelled, timed out or abandoned: the CLI must not outlive the job
-                        kill_tree_in(scratch)
+                early = await run.read(messages, lambda: kill_tree_in(scratch))
+                if early is not None:
+                    return early
         except ClaudeSDKError as exc:
-            if state.result is None:
-                failure = (
-                    state.assistant_failure
-                    or failures.from_cli_stderr(state.stderr_tail)
-                    or failures.failure("cli_crash", type(exc).__name__)
-                )
-                log.warning("cli run failed: %s", exc)
-                return RunOutcome(failure=failure, emitted_text=state.emitted)
+            crashed = run.crashed(exc)
+            if crashed is not None:
+                return crashed
         finally:
             if options.resume:
                 remove_transcripts(cli_config_dir(options.env), scratch)
-    tail = "" if structured else stops.feed(notice.flush()) + stops.flush()
-    if tail:
-        state.emitted = True
-        await emit_text(tail)
-    outcome = _finish(job, state, stopped=stops.stopped, structured=structured)
-    if outcome.failure is not None and outcome.failure.kind == "usage_limit":
-        # the structured event, when one came, says more than the text
-        hit = next((h for raw in events if (h := limits.hit_from_event(raw))), None)
-        if hit is not None:
-            outcome.failure = failures.limit_failure(hit)
-    if structured and outcome.result is not None and outcome.result.text:
-        # structured answers are complete only at the end: stream them as one delta
-        await emit_text(outcome.result.text)
-        outcome.emitted_text = True
-    return outcome
+    return await run.finish()
+
+
+class CliRun:
+    """One job's reading of a CLI's messages: early trouble, filtered text, the final outcome."""
+
+    def __init__(
+        self,
+        job: CompletionJob,
+        model: str,
+        settings: Settings,
+        emit_text: EmitText,
+        *,
+        may_fall_back: bool,
+        limit_events: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.job = job
+        self.events = limit_events if limit_events is not None else []  # raw rate_limit_events
+        self.state = _RunState(model=model)
+        self.stops = StopScanner(job.params.stop)
+        self.notice = NoticeGuard()
+        self.structured = output_format(job) is not None
+        self.inactivity_s = settings.inactivity_timeout_s
+        self.may_fall_back = may_fall_back
+        self._emit_text = emit_text
+        self.sent = ""  # text already handed to `emit_text`
+
+    async def emit(self, text: str) -> None:
+        self.state.emitted = True
+        self.sent += text
+        await self._emit_text(text)
+
+    async def read(self, messages: AsyncIterator[object], kill: Callable[[], object]) -> RunOutcome | None:
+        """Read `messages` to their end (None) or to early trouble (its outcome; the CLI is killed).
+
+        Cancellation and silence kill the CLI too: it must not outlive the job.
+        """
+        clean = False
+        try:
+            async for message in _guarded(messages, self.inactivity_s, kill):
+                if isinstance(message, RateLimitEvent):
+                    self.events.append(limits.event_raw(message.rate_limit_info))
+                early = _early_failure(message, self.may_fall_back)
+                if early is not None:
+                    return RunOutcome(failure=early, emitted_text=self.state.emitted)
+                text = _observe(message, self.state)
+                if text and not self.structured:
+                    safe = self.stops.feed(self.notice.feed(text))
+                    if safe:
+                        await self.emit(safe)
+            clean = True
+        except TimeoutError:
+            return RunOutcome(failure=failures.failure("inactivity"), emitted_text=self.state.emitted)
+        finally:
+            if not clean:
+                kill()
+        return None
+
+    def crashed(self, exc: ClaudeSDKError) -> RunOutcome | None:
+        """The outcome of a run the SDK gave up on, unless its result had already arrived."""
+        if self.state.result is not None:
+            return None
+        failure = (
+            self.state.assistant_failure
+            or failures.from_cli_stderr(self.state.stderr_tail)
+            or failures.failure("cli_crash", type(exc).__name__)
+        )
+        log.warning("cli run failed: %s", exc)
+        return RunOutcome(failure=failure, emitted_text=self.state.emitted)
+
+    async def finish(self) -> RunOutcome:
+        """The job's outcome once the CLI's messages have ended; the held-back tail is emitted."""
+        tail = "" if self.structured else self.stops.feed(self.notice.flush()) + self.stops.flush()
+        if tail:
+            await self.emit(tail)
+        outcome = _finish(self.job, self.state, stopped=self.stops.stopped, structured=self.structured)
+        if outcome.failure is not None and outcome.failure.kind == "usage_limit":
+            # the structured event, when one came, says more than the text
+            hit = next((h for raw in self.events if (h := limits.hit_from_event(raw))), None)
+            if hit is not None:
+                outcome.failure = failures.limit_failure(hit)
+        if self.structured and outcome.result is not None and outcome.result.text:
+            # structured answers are complete only at the end: stream them as one delta
+            await self.emit(outcome.result.text)
+            outcome.emitted_text = True
+        return outcome
 
 
 async def _guarded(

@@ -272,6 +272,7 @@ async def _run_chain(
                 signin=signin,
                 limit_events=events,
                 scratch_root=str(scratch.path) if scratch else None,
+                warm=ctx.get("warm_pool"),
             )
         subscriptions_tried = subscriptions_tried or signin.subscription
         await record_readings(

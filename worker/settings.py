@@ -1,4 +1,4 @@
-"""arq WorkerSettings built from our Settings: JSON serializer, concurrency, abortable jobs."""
+"""arq WorkerSettings built from our Settings: JSON serializer, concurrency, abortable jobs, warm CLIs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from litellm_claude.worker.drain import HandBack
 from litellm_claude.worker.job import run_completion
 from litellm_claude.worker.report import WorkerReporter
 from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
+from litellm_claude.worker.warm_pool import WarmPool
 
 HOLD_TRIES = 1_000_000
 
@@ -67,8 +68,16 @@ def worker_kwargs(
             ctx["redis"], queue=settings.queue_name, max_jobs=settings.worker_max_jobs
         )
         ctx["reporter"].start()
+        # ctx["settings"]: its CLI path is the parent-death launcher (worker/cli_parent_death.py)
+        ctx["warm_pool"] = WarmPool(
+            ctx["settings"], ctx["redis"], settings.queue_name, scratch_root=str(scratch.path)
+        )
+        ctx["warm_pool"].start()
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        pool: WarmPool | None = ctx.get("warm_pool")
+        if pool is not None:
+            await pool.close()
         if "reporter" in ctx:
             await ctx["reporter"].stop()
         if "scratch" in ctx:
