@@ -24,8 +24,8 @@ import pytest
 
 from litellm_claude.config.settings import get_settings
 from litellm_claude.provider.custom_handler import claude_code_provider
-from tests.conftest import API_KEY, REPO, Factory, Service, free_port
-from tests.test_litellm_provider import LITELLM_BIN, MASTER_KEY, Proxy, _stop, _wait_ready
+from tests.conftest import API_KEY, REPO, Factory, Service, free_port, stop_group
+from tests.test_litellm_provider import LITELLM_BIN, MASTER_KEY, Proxy, _wait_ready
 
 
 def chat(url: str, content: str, *, stream: bool = False) -> httpx.Response:
@@ -144,4 +144,4 @@ def test_misrouted_litellm_proxy_is_503_at_once(
             assert_names_the_fix(str(caught.value), queue)
             assert int(caught.value.response.headers["retry-after"]) >= 1
     finally:
-        _stop(process)
+        stop_group(process)

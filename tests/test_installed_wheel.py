@@ -7,9 +7,7 @@ must not shadow it: the service and the LiteLLM proxy config both run from there
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -23,7 +21,7 @@ import httpx
 import pytest
 
 from litellm_claude.fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, REPO, free_port, service_env
+from tests.conftest import API_KEY, REPO, free_port, service_env, stop_group
 
 pytestmark = pytest.mark.proxy
 
@@ -83,16 +81,6 @@ def _start(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> subpro
         return subprocess.Popen(
             argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
@@ -156,7 +144,7 @@ def running(
         yield f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{proxy_port}"
     finally:
         for proc in reversed(procs):
-            _stop(proc)
+            stop_group(proc)
 
 
 def test_installed_wheel_serves_from_a_project_with_its_own_config_and_api(running: tuple[str, str]) -> None:

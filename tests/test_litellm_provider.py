@@ -13,7 +13,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import json
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ from litellm_claude.config.settings import get_settings
 from litellm_claude.fake_anthropic import FakeUpstream
 from litellm_claude.jobs import keys
 from litellm_claude.provider.custom_handler import claude_code_provider
-from tests.conftest import REPO, Service, free_port
+from tests.conftest import REPO, Service, free_port, stop_group
 
 pytestmark = pytest.mark.proxy
 
@@ -67,17 +66,6 @@ def _wait_ready(proxy: Proxy, timeout: float = 90) -> None:
     raise RuntimeError(f"litellm proxy not ready:\n{proxy.logs()}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
 @pytest.fixture(scope="module")
 def proxy(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     """`litellm --config config/litellm_config.yaml` on a free port, started from the repository root."""
@@ -105,7 +93,7 @@ def proxy(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         _wait_ready(running)
         yield running
     finally:
-        _stop(process)
+        stop_group(process)
 
 
 @pytest.fixture
