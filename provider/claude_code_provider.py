@@ -8,7 +8,7 @@ through `openai_compat.response`. Only the LiteLLM shapes are built here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -90,7 +90,7 @@ class ClaudeCodeProvider(CustomLLM):
         call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
         return await self._complete(call)
 
-    async def astreaming(
+    async def astreaming(  # type: ignore[override]  # LiteLLM types it a coroutine, iterates a generator
         self,
         model: str,
         messages: list[Any],
@@ -187,7 +187,7 @@ class ClaudeCodeProvider(CustomLLM):
             raise to_litellm_error(redis_unavailable_error(), model=call.model) from exc
         return _with_cost(ModelResponse(**completion_object(job, final)), final)
 
-    async def _stream(self, call: Call) -> AsyncIterator[GenericStreamingChunk]:
+    async def _stream(self, call: Call) -> AsyncGenerator[GenericStreamingChunk, None]:
         client, job, limits = await self._submit(call, stream=True)
         try:
             async with aclosing(flow.follow(client, job, limits)) as events:
