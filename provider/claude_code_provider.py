@@ -90,7 +90,7 @@ class ClaudeCodeProvider(CustomLLM):
         call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
         return await self._complete(call)
 
-    async def astreaming(  # type: ignore[override]  # LiteLLM types it a coroutine, iterates a generator
+    async def astreaming(  # type: ignore[override,misc]  # LiteLLM types it a coroutine, iterates a generator
         self,
         model: str,
         messages: list[Any],
@@ -321,9 +321,9 @@ def _chunk(
         "text": text,
         "is_finished": bool(finish_reason),
         "finish_reason": finish_reason,
-        "usage": usage,  # type: ignore[typeddict-item]
+        "usage": usage,  # type: ignore[typeddict-item]  # LiteLLM's TypedDict, built as a plain dict
         "index": 0,
-        "tool_use": tool_use,  # type: ignore[typeddict-item]
+        "tool_use": tool_use,  # type: ignore[typeddict-item]  # likewise
     }
     return chunk
 

@@ -451,10 +451,12 @@ def check_accounts(settings: Settings) -> list[CheckResult]:
 def describe_account(state: AccountState, now: float | None = None) -> CheckResult:
     now = time.time() if now is None else now
     name = f"account {state.name} ({state.kind})"
-    windows = [w for w in state.windows.values() if w.current(now) and w.utilization is not None]
+    windows = [
+        (w, w.utilization) for w in state.windows.values() if w.current(now) and w.utilization is not None
+    ]
     shown = ", ".join(
-        f"{label(w.window)} {w.utilization * 100:.0f}% (resets {iso(w.reset_at) or '?'})"  # type: ignore[operator]
-        for w in sorted(windows, key=lambda w: w.window)
+        f"{label(w.window)} {used * 100:.0f}% (resets {iso(w.reset_at) or '?'})"
+        for w, used in sorted(windows, key=lambda pair: pair[0].window)
     )
     live = sorted((c for c in state.cooldowns.values() if c.reset_at > now), key=lambda c: c.reset_at)
     if live:
