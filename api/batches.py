@@ -155,7 +155,7 @@ def batch_view(batch: BatchRecord, jobs: dict[str, tuple[JobRecord, JobState]]) 
 
 
 def _item_view(item: BatchItem, job: tuple[JobRecord, JobState] | None) -> ItemView:
-    base = {"index": item.index, "custom_id": item.custom_id, "job_id": item.job_id}
+    base: dict[str, Any] = {"index": item.index, "custom_id": item.custom_id, "job_id": item.job_id}
     if item.error is not None:
         return ItemView(**base, status="failed", error=error_object(item.error))
     if job is None:

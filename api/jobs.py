@@ -346,8 +346,8 @@ async def _sse_frames(redis: Redis, record: JobRecord, after: str) -> AsyncItera
         if not batch:
             if lost and state.error is not None:
                 # arq dropped the job without a terminal event: say so, without an id to resume from
-                event = ErrorEvent(attempt=max(1, state.attempts), error=state.error)
-                yield _frame(None, event.type, encode_event(event))
+                failed = ErrorEvent(attempt=max(1, state.attempts), error=state.error)
+                yield _frame(None, failed.type, encode_event(failed))
                 return
             yield b": keepalive\n\n"
             state = await records.observe(redis, record)

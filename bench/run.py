@@ -242,9 +242,9 @@ class Bench:
 
     def floor_settings(self) -> Settings:
         return Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,  # type: ignore[call-arg]  # pydantic-settings' init option, unknown to mypy
             anthropic_base_url=self.upstream_url,
-            anthropic_api_key=self.upstream_key,  # type: ignore[arg-type]
+            anthropic_api_key=self.upstream_key,  # type: ignore[arg-type]  # pydantic makes the str a SecretStr
             claude_code_oauth_token=None,
             claude_home=str(self.home),
             claude_config_dir=str(self.home / ".claude"),

@@ -9,6 +9,7 @@ that splits a request into stages without touching the product code.
 from __future__ import annotations
 
 from loadgen import Sample
+from redis.asyncio import Redis
 
 from litellm_claude.jobs import codec, keys
 from litellm_claude.jobs.contract import decode_event
@@ -26,14 +27,14 @@ OVERHEAD = "overhead"  # non-streaming: api_in + queue_wait + worker_setup + api
 OVERHEAD_TTFT = "overhead_ttft"  # streaming, to the first token: ... + first token published -> received
 
 
-async def breakdown(redis: object, sample: Sample) -> dict[str, float] | None:
+async def breakdown(redis: Redis, sample: Sample) -> dict[str, float] | None:
     """Stage durations in ms for one successful API request, or None when a record is missing."""
     from arq.jobs import Job
 
     if not sample.ok or not sample.job_id:
         return None
-    info = await Job(sample.job_id, redis, _deserializer=codec.loads).result_info()  # type: ignore[arg-type]
-    entries = await redis.xrange(keys.events(sample.job_id))  # type: ignore[attr-defined]
+    info = await Job(sample.job_id, redis, _deserializer=codec.loads).result_info()
+    entries = await redis.xrange(keys.events(sample.job_id))
     if info is None or not entries:
         return None
     started = first_delta = result = None

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys
+from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.windows import SCOPE_ACCOUNT, binds, scope_binds
 
 WINDOWS_TTL_S = 8 * 86_400  # longer than the longest window
@@ -27,10 +28,14 @@ WINDOWS_TTL_S = 8 * 86_400  # longer than the longest window
 class Reading(Protocol):
     """One window as reported (worker.limits.WindowReading)."""
 
-    window: str
-    status: str
-    utilization: float | None
-    reset_at: float | None
+    @property
+    def window(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def utilization(self) -> float | None: ...
+    @property
+    def reset_at(self) -> float | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +148,7 @@ async def set_cooldown(
 
 
 async def clear_cooldown(redis: Redis, queue: str, signin: str, scope: str) -> None:
-    await redis.hdel(keys.cooldowns(queue, signin), scope)
+    await reply(redis.hdel(keys.cooldowns(queue, signin), scope))
 
 
 async def read_accounts(redis: Redis, queue: str, signins: Sequence[tuple[str, str]]) -> list[AccountState]:

@@ -7,7 +7,8 @@ failover the next command goes to the promoted replica.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Awaitable
+from typing import Any, TypeVar, cast, overload
 
 import redis
 from arq import ArqRedis
@@ -20,6 +21,7 @@ from litellm_claude.jobs.redis_url import is_sentinel, parse_sentinel
 
 CONNECT_TIMEOUT_S = 5.0
 R = TypeVar("R", bound=Redis)
+T = TypeVar("T")
 
 
 def connect(url: str, *, default_queue: str, max_connections: int = 2000) -> ArqRedis:
@@ -41,11 +43,15 @@ def connect(url: str, *, default_queue: str, max_connections: int = 2000) -> Arq
     return client
 
 
-def async_client(url: str, *, redis_class: type[R] = Redis, **kwargs: Any) -> R:  # type: ignore[assignment]
+@overload
+def async_client(url: str, *, redis_class: type[R], **kwargs: Any) -> R: ...
+@overload
+def async_client(url: str, **kwargs: Any) -> Redis: ...
+def async_client(url: str, *, redis_class: type[Redis] = Redis, **kwargs: Any) -> Redis:
     """An asyncio client for a plain or a Sentinel URL."""
     kwargs.setdefault("socket_connect_timeout", CONNECT_TIMEOUT_S)
     if not is_sentinel(url):
-        return redis_class.from_url(url, **kwargs)  # type: ignore[return-value]
+        return redis_class.from_url(url, **kwargs)
     target = parse_sentinel(url)
     sentinel = Sentinel(
         target.sentinels,
@@ -67,3 +73,14 @@ def sync_client(url: str, **kwargs: Any) -> redis.Redis:
         sentinel_kwargs={"socket_connect_timeout": CONNECT_TIMEOUT_S, **target.sentinel_kwargs()},
     )
     return sentinel.master_for(target.service, **target.connection_kwargs(), **kwargs)
+
+
+def reply(value: Awaitable[T] | T) -> Awaitable[T]:
+    """An asyncio client's reply, typed as what it is: redis-py's stubs give every command one
+    signature for its sync and asyncio clients, returning `Awaitable[T] | T`."""
+    return cast("Awaitable[T]", value)
+
+
+def sync_reply(value: Awaitable[T] | T) -> T:
+    """A sync client's reply, typed as what it is (see `reply`)."""
+    return cast("T", value)

@@ -102,10 +102,13 @@ class DeltaEvent(_Event):
     text: str
 
 
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+
+
 class ResultEvent(_Event):
     type: Literal["result"] = "result"
     text: str
-    finish_reason: Literal["stop", "length", "tool_calls", "content_filter"] = "stop"
+    finish_reason: FinishReason = "stop"
     model: str
     usage: Usage = Field(default_factory=Usage)
     tool_calls: list[dict[str, Any]] | None = None

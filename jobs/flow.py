@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass
 
 from litellm_claude.jobs.client import AnyEvent, JobClient, JobRefused
@@ -108,7 +108,7 @@ def client_gone_error() -> JobError:
 
 async def follow(
     client: JobClient, job: CompletionJob, limits: Limits, *, gone: Awaitable[object] | None = None
-) -> AsyncIterator[AnyEvent]:
+) -> AsyncGenerator[AnyEvent, None]:
     """The job's events up to its terminal one; cancels the job if the caller leaves early.
 
     `gone` completes when the caller has gone away (for HTTP: the disconnect

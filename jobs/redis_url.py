@@ -14,6 +14,7 @@ user:password part is for the Redis servers).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SENTINEL_SCHEMES = frozenset({"redis+sentinel", "rediss+sentinel"})
@@ -30,14 +31,14 @@ class SentinelUrl:
     sentinel_password: str | None = None
     ssl: bool = False
 
-    def connection_kwargs(self) -> dict[str, object]:
+    def connection_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for the connections to the primary (redis-py's Sentinel.master_for)."""
-        kwargs: dict[str, object] = {"db": self.db, "username": self.username, "password": self.password}
+        kwargs: dict[str, Any] = {"db": self.db, "username": self.username, "password": self.password}
         if self.ssl:
             kwargs["ssl"] = True
         return kwargs
 
-    def sentinel_kwargs(self) -> dict[str, object]:
+    def sentinel_kwargs(self) -> dict[str, Any]:
         return {"password": self.sentinel_password} if self.sentinel_password else {}
 
 
@@ -78,7 +79,7 @@ def parse_sentinel(url: str) -> SentinelUrl:
         db=db,
         username=username,
         password=password,
-        sentinel_password=(query.get("sentinel_password") or [None])[0],
+        sentinel_password=next(iter(query.get("sentinel_password", [])), None),
         ssl=parts.scheme.lower().startswith("rediss"),
     )
 

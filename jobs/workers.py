@@ -20,6 +20,7 @@ from arq.constants import health_check_key_suffix
 from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys
+from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.contract import JobError
 
 POSITIVE_CACHE_S = 1.0
@@ -53,7 +54,7 @@ async def count(redis: Redis, queue: str) -> WorkerCount:
         live, arq_alive = await pipe.execute()
     running = 0
     if live:
-        for raw in await redis.hmget(keys.worker_info(queue), live):
+        for raw in await reply(redis.hmget(keys.worker_info(queue), live)):
             if raw is not None:
                 running += int(json.loads(raw).get("running", 0))
     return WorkerCount(workers=len(live), running=running, arq_only=not live and bool(arq_alive))

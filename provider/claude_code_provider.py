@@ -8,7 +8,7 @@ through `openai_compat.response`. Only the LiteLLM shapes are built here.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -90,7 +90,7 @@ class ClaudeCodeProvider(CustomLLM):
         call = _call(model, messages, optional_params, litellm_params, logging_obj, timeout)
         return await self._complete(call)
 
-    async def astreaming(
+    async def astreaming(  # type: ignore[override,misc]  # LiteLLM types it a coroutine, iterates a generator
         self,
         model: str,
         messages: list[Any],
@@ -187,7 +187,7 @@ class ClaudeCodeProvider(CustomLLM):
             raise to_litellm_error(redis_unavailable_error(), model=call.model) from exc
         return _with_cost(ModelResponse(**completion_object(job, final)), final)
 
-    async def _stream(self, call: Call) -> AsyncIterator[GenericStreamingChunk]:
+    async def _stream(self, call: Call) -> AsyncGenerator[GenericStreamingChunk, None]:
         client, job, limits = await self._submit(call, stream=True)
         try:
             async with aclosing(flow.follow(client, job, limits)) as events:
@@ -321,9 +321,9 @@ def _chunk(
         "text": text,
         "is_finished": bool(finish_reason),
         "finish_reason": finish_reason,
-        "usage": usage,  # type: ignore[typeddict-item]
+        "usage": usage,  # type: ignore[typeddict-item]  # LiteLLM's TypedDict, built as a plain dict
         "index": 0,
-        "tool_use": tool_use,  # type: ignore[typeddict-item]
+        "tool_use": tool_use,  # type: ignore[typeddict-item]  # likewise
     }
     return chunk
 

@@ -43,13 +43,13 @@ def to_litellm_error(error: ApiError | JobError, *, model: str) -> Exception:
     else:
         exc = litellm.APIError(status, message, PROVIDER, model, request=_REQUEST)
     if status == 413:
-        exc.status_code = 413  # type: ignore[attr-defined]  # the same status the HTTP API answers
+        exc.status_code = 413  # the same status the HTTP API answers
     # The proxy builds its error body and headers from these attributes.
     for name, value in (("type", error.type), ("code", error.code), ("param", error.param)):
         if value is not None:
             setattr(exc, name, value)
     if headers and not getattr(exc, "headers", None):
-        exc.headers = headers  # type: ignore[attr-defined]
+        exc.headers = headers  # type: ignore[union-attr]  # not every LiteLLM error declares headers
     return exc
 
 

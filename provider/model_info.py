@@ -22,5 +22,5 @@ def register() -> None:
     through it; capability checks made before that would not find the model.
     """
     if PROVIDER not in litellm.provider_list:
-        litellm.provider_list.append(PROVIDER)  # type: ignore[arg-type]
+        litellm.provider_list.append(PROVIDER)
     litellm.register_model(all_model_info(provider=PROVIDER))

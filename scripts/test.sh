@@ -31,6 +31,7 @@ if ! .venv/bin/python -c "import redis,sys; redis.Redis.from_url(sys.argv[1]).pi
   echo "started redis-server for the tests at $TEST_REDIS_URL"
 fi
 .venv/bin/ruff check .
+bash scripts/typecheck.sh
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

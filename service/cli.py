@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         from litellm_claude.fake_anthropic.runner import main as fake_main
 
         delays = ["--first-token-delay", str(args.first_token_delay), "--token-delay", str(args.token_delay)]
-        return fake_main(["--host", args.host, "--port", str(args.port), *delays, *rest])
+        fake_main(["--host", args.host, "--port", str(args.port), *delays, *rest])
+        return 0
 
     settings = get_settings()
     overrides = {k: v for k in ("host", "port") if (v := getattr(args, k, None)) is not None}

@@ -30,7 +30,7 @@ from redis.asyncio import Redis as AsyncRedis
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import cli_config_dir, load_signins, signin_sources
 from litellm_claude.jobs.accounts import AccountState, iso, read_accounts
-from litellm_claude.jobs.connection import sync_client
+from litellm_claude.jobs.connection import sync_client, sync_reply
 from litellm_claude.jobs.redis_url import RedisUrlError
 from litellm_claude.jobs.windows import label
 
@@ -98,7 +98,7 @@ def check_redis(settings: Settings) -> tuple[list[CheckResult], redis.Redis | No
             )
         ], None
     try:  # INFO may be refused by an ACL on a managed Redis: then say less
-        server, persistence = client.info("server"), client.info("persistence")
+        server, persistence = sync_reply(client.info("server")), sync_reply(client.info("persistence"))
     except redis.RedisError:
         server, persistence = {}, {"aof_enabled": "?"}
     results = [CheckResult("redis", "ok", f"reachable at {shown} (Redis {server.get('redis_version', '?')})")]
@@ -133,12 +133,12 @@ def check_workers(client: redis.Redis, settings: Settings) -> list[CheckResult]:
     """A live arq health-check key per queue (it proves at least one worker, not how many)."""
     results = []
     for queue in queue_names(settings):
-        report = client.get(health_key(queue))
+        report = sync_reply(client.get(health_key(queue)))
         name = f"workers {queue}"
         if report is not None:
             results.append(CheckResult(name, "ok", f"a worker reported {report.decode(errors='replace')}"))
             continue
-        depth = int(client.zcard(queue))
+        depth = int(sync_reply(client.zcard(queue)))
         if queue == settings.queue_name:
             results.append(
                 CheckResult(
@@ -168,9 +168,9 @@ def check_queues(client: redis.Redis, settings: Settings) -> CheckResult:
     now_ms = time.time() * 1000
     parts = []
     for queue in queue_names(settings):
-        depth = int(client.zcard(queue))
+        depth = int(sync_reply(client.zcard(queue)))
         part = f"{queue}={depth}"
-        oldest = client.zrange(queue, 0, 0, withscores=True)
+        oldest = sync_reply(client.zrange(queue, 0, 0, withscores=True))
         if depth and oldest:
             part += f" (oldest {max(0.0, (now_ms - float(oldest[0][1])) / 1000):.0f} s)"
         parts.append(part)
@@ -451,10 +451,12 @@ def check_accounts(settings: Settings) -> list[CheckResult]:
 def describe_account(state: AccountState, now: float | None = None) -> CheckResult:
     now = time.time() if now is None else now
     name = f"account {state.name} ({state.kind})"
-    windows = [w for w in state.windows.values() if w.current(now) and w.utilization is not None]
+    windows = [
+        (w, w.utilization) for w in state.windows.values() if w.current(now) and w.utilization is not None
+    ]
     shown = ", ".join(
-        f"{label(w.window)} {w.utilization * 100:.0f}% (resets {iso(w.reset_at) or '?'})"  # type: ignore[operator]
-        for w in sorted(windows, key=lambda w: w.window)
+        f"{label(w.window)} {used * 100:.0f}% (resets {iso(w.reset_at) or '?'})"
+        for w, used in sorted(windows, key=lambda pair: pair[0].window)
     )
     live = sorted((c for c in state.cooldowns.values() if c.reset_at > now), key=lambda c: c.reset_at)
     if live:

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys, workers
 from litellm_claude.jobs.accounts import read_accounts
+from litellm_claude.jobs.connection import reply
 from litellm_claude.telemetry.labels import caller_names
 from litellm_claude.telemetry.store import BUCKETS, label_text, series
 
@@ -55,7 +56,7 @@ def _decode(value: bytes | str) -> str:
 async def _counters(redis: Redis, key: str, names: Mapping[str, str]) -> dict[str, float]:
     """series -> value, callers renamed (series that end up equal are added)."""
     out: dict[str, float] = defaultdict(float)
-    for raw_field, raw_value in (await redis.hgetall(key)).items():
+    for raw_field, raw_value in (await reply(redis.hgetall(key))).items():
         field = _decode(raw_field)
         match = _SERIES.match(field)
         if match is None:
@@ -79,7 +80,7 @@ def _counter_lines(counters: Mapping[str, float], help_texts: Mapping[str, str])
 
 async def _histogram_lines(redis: Redis, queue: str, name: str, names: Mapping[str, str]) -> list[str]:
     groups: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for raw_field, raw_value in (await redis.hgetall(keys.metrics_histogram(queue, name))).items():
+    for raw_field, raw_value in (await reply(redis.hgetall(keys.metrics_histogram(queue, name)))).items():
         labels, _, part = _decode(raw_field).rpartition("|")
         renamed = label_text(caller_names(parse_labels(labels), names))
         groups[renamed][part] += float(raw_value)

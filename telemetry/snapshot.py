@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from litellm_claude.jobs import event_stream, keys
 from litellm_claude.jobs.accounts import read_accounts
+from litellm_claude.jobs.connection import reply
 from litellm_claude.telemetry.activity import BUCKET_S, REPORT_TTL_S, FailureRecord, WorkerReport
 
 ALL = None
@@ -203,7 +204,7 @@ async def _accounts(
 
 
 async def _failures(redis: Redis, queue: str, owner: str | None, now: float) -> list[FailureRecord]:
-    raws = await redis.lrange(keys.recent_failures(queue), 0, -1)
+    raws = await reply(redis.lrange(keys.recent_failures(queue), 0, -1))
     failures = [FailureRecord.model_validate_json(raw) for raw in raws]
     return [f for f in failures if owner is ALL or f.owner == owner]
 

@@ -9,7 +9,7 @@ from litellm_claude.jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, St
 
 
 def admit_all(events: list[Any]) -> list[Any]:
-    follower = JobEvents(client=None, job_id="job_x", deadline=0.0)  # type: ignore[arg-type]
+    follower = JobEvents(client=None, job_id="job_x", deadline=0.0)  # type: ignore[arg-type]  # never read
     return [out for e in events if (out := follower._admit(e)) is not None]
 
 

@@ -305,7 +305,7 @@ def test_tool_calls_whole_and_streamed(client: openai.OpenAI) -> None:
     )
     assert whole.choices[0].finish_reason == "tool_calls"
     calls = whole.choices[0].message.tool_calls or []
-    assert calls and all(c.function.name == "get_weather" for c in calls)  # type: ignore[union-attr]
+    assert calls and all(c.function.name == "get_weather" for c in calls)  # type: ignore[union-attr]  # function | custom
     assert all(set(json.loads(c.function.arguments)) == {"city"} for c in calls)  # type: ignore[union-attr]
 
     chunks = list(
@@ -393,4 +393,4 @@ async def test_in_process_hostile_params_are_bad_requests(extra: dict[str, Any],
     request: dict[str, Any] = {"messages": [{"role": "user", "content": "x"}], **extra}
     with pytest.raises(litellm.BadRequestError) as caught:
         await litellm.acompletion(model="claude-code/sonnet", **request)
-    assert caught.value.param == param  # type: ignore[attr-defined]
+    assert caught.value.param == param

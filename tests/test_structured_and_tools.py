@@ -212,8 +212,8 @@ def test_rejected_parameters_are_400_naming_them(
 ) -> None:
     body: dict[str, object] = {"messages": [{"role": "user", "content": "hi"}], **extra}
     with pytest.raises(openai.BadRequestError) as info:
-        client.chat.completions.create(model="sonnet", **body)  # type: ignore[call-overload]
-    assert info.value.body["param"] == param  # type: ignore[index]
+        client.chat.completions.create(model="sonnet", **body)  # type: ignore[call-overload]  # untyped **body
+    assert info.value.body["param"] == param  # type: ignore[index]  # openai: body is object
 
 
 def test_a_model_that_never_gives_the_structured_answer_is_a_clear_error(
@@ -225,4 +225,4 @@ def test_a_model_that_never_gives_the_structured_answer_is_a_clear_error(
             model="sonnet", messages=[{"role": "user", "content": "Ada"}], response_format=Person
         )
     assert info.value.status_code == 502
-    assert info.value.body["code"] == "invalid_structured_output"  # type: ignore[index]
+    assert info.value.body["code"] == "invalid_structured_output"  # type: ignore[index]  # openai: body is object

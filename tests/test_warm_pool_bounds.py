@@ -80,9 +80,9 @@ async def _drive(settings: Settings) -> tuple[int, int, dict[str, int], list[int
 
 def test_warm_processes_stay_within_their_bounds(fake_upstream: FakeUpstream, tmp_path: Path) -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings' init option, unknown to mypy
         anthropic_base_url=fake_upstream.url,
-        anthropic_api_key="sk-ant-test-pool",  # type: ignore[arg-type]
+        anthropic_api_key="sk-ant-test-pool",  # type: ignore[arg-type]  # pydantic makes the str a SecretStr
         claude_home=str(tmp_path),
         claude_config_dir=str(tmp_path / ".claude"),
         warm_max_idle=MAX_IDLE,

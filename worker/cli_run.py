@@ -14,14 +14,15 @@ import asyncio
 import json
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from claude_agent_sdk import (
     AssistantMessage,
     ClaudeSDKError,
+    Message,
     RateLimitEvent,
     ResultMessage,
     StreamEvent,
@@ -33,7 +34,7 @@ from claude_agent_sdk import (
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import SignIn, cli_config_dir
-from litellm_claude.jobs.contract import CompletionJob, ResultEvent, Usage
+from litellm_claude.jobs.contract import CompletionJob, FinishReason, ResultEvent, Usage
 from litellm_claude.worker import failures, limits
 from litellm_claude.worker.cli_options import build_options, log_stderr, output_format
 from litellm_claude.worker.failures import Failure
@@ -129,7 +130,9 @@ async def run_cold(
         if scratch_root:
             options.env["TMPDIR"] = scratch_root  # the CLI's own temporary files go when the worker does
         try:
-            async with aclosing(query(prompt=prompt, options=options)) as messages:
+            # claude-agent-sdk annotates `query`, an async generator, as an AsyncIterator
+            messages_gen = cast("AsyncGenerator[Message, None]", query(prompt=prompt, options=options))
+            async with aclosing(messages_gen) as messages:
                 early = await run.read(messages, lambda: kill_tree_in(scratch))
                 if early is not None:
                     return early
@@ -330,7 +333,7 @@ def _finish(job: CompletionJob, state: _RunState, *, stopped: bool, structured: 
         if job.params.stop:
             text = _cut(text, job.params.stop)
         tool_calls = None
-    finish = "length" if result.stop_reason == "max_tokens" and not stopped else "stop"
+    finish: FinishReason = "length" if result.stop_reason == "max_tokens" and not stopped else "stop"
     if tool_calls:
         finish = "tool_calls"
     return RunOutcome(

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys
+from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.redis_down import is_redis_down
 
 _ACQUIRE = """
@@ -68,7 +69,7 @@ class CliSlots:
         lease = uuid.uuid4().hex
         while not await self.try_acquire(lease):
             # Woken by a release; the timeout covers holders that died without releasing.
-            await self.redis.blpop([self.freed_key], timeout=max(1, int(self.lease_s / 3)))
+            await reply(self.redis.blpop([self.freed_key], timeout=max(1, int(self.lease_s / 3))))
         renew = asyncio.create_task(self._renew(lease))
         try:
             yield

@@ -77,7 +77,7 @@ def plan(
                 usable.append((used, index, signin))
             route.attempts += [Attempt(model, s) for _, _, s in sorted(usable, key=lambda u: (u[0], u[1]))]
     if not route.attempts and bulk and pause_at is not None and (route.paused or route.blockers):
-        resets = [b.cooldown.reset_at for b in route.blockers]
+        resets: list[float | None] = [b.cooldown.reset_at for b in route.blockers]
         resets += [_window_reset(states[name], now) for name in route.paused if name in states]
         route.hold_until = min([now + recheck_s, *[r for r in resets if r is not None]])
     return route

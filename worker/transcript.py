@@ -47,8 +47,8 @@ class Turn:
 def turn_text(message: JobMessage) -> str:
     """What one OpenAI message becomes inside a turn."""
     if message.role == "tool":
-        call = f' tool_call_id="{message.tool_call_id}"' if message.tool_call_id else ""
-        return f"<tool_result{call}>\n{message.content}\n</tool_result>"
+        call_id = f' tool_call_id="{message.tool_call_id}"' if message.tool_call_id else ""
+        return f"<tool_result{call_id}>\n{message.content}\n</tool_result>"
     parts = [message.content] if message.content else []
     for call in message.tool_calls or []:
         function = call.get("function") or {}

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from litellm_claude.jobs import keys
+from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.redis_down import is_redis_down
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ async def wake_on_submit(worker: Worker, redis: Redis) -> None:
             if worker.job_counter >= worker.max_jobs or worker._pool is None:
                 await asyncio.sleep(0.05)  # busy or not started: the poll loop will take it
                 continue
-            if not await redis.blpop([key], timeout=WAIT_S):
+            if not await reply(redis.blpop([key], timeout=WAIT_S)):
                 continue
             if not worker.allow_pick_jobs:
                 await redis.lpush(key, b"1")  # the token is another worker's now

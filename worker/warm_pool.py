@@ -110,7 +110,11 @@ class WarmPool:
     ) -> RunOutcome:
         """Run `job` on a warm process of its configuration (the sign-in's environment included)."""
         settings = self.settings
-        cold = {"scratch_root": self.scratch_root, "signin": signin, "limit_events": limit_events}
+        cold: dict[str, Any] = {
+            "scratch_root": self.scratch_root,
+            "signin": signin,
+            "limit_events": limit_events,
+        }
         options, prompt = build_options(job, model, UNSET_CWD, settings, signin=signin)
         session = await self._take(config_key(options), options)
         if session is None:  # no warm process could start: today's path, with its error reporting
