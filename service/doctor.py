@@ -25,12 +25,11 @@ from urllib.parse import urlsplit
 
 import redis
 from arq.constants import health_check_key_suffix
-from redis.asyncio import Redis as AsyncRedis
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import cli_config_dir, load_signins, signin_sources
 from litellm_claude.jobs.accounts import AccountState, iso, read_accounts
-from litellm_claude.jobs.connection import sync_client, sync_reply
+from litellm_claude.jobs.connection import async_client, sync_client, sync_reply
 from litellm_claude.jobs.redis_url import RedisUrlError
 from litellm_claude.jobs.windows import label
 
@@ -439,7 +438,7 @@ def check_accounts(settings: Settings) -> list[CheckResult]:
     assert settings.redis_url is not None
 
     async def read() -> list[AccountState]:
-        client = AsyncRedis.from_url(settings.redis_url or "", socket_connect_timeout=3)
+        client = async_client(settings.redis_url or "", socket_connect_timeout=3)
         try:
             return await read_accounts(client, settings.queue_name, [(s.name, s.kind) for s in signins])
         finally:

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import load_signins
+from litellm_claude.jobs.connection import async_client
 from litellm_claude.service.doctor import redact_url
 from litellm_claude.telemetry.snapshot import Snapshot, TimelinePoint, take_snapshot
 
@@ -53,7 +54,7 @@ def run_status(settings: Settings, *, as_json: bool, watch: bool, interval: floa
 
 async def _run(settings: Settings, console: Console, *, as_json: bool, watch: bool, interval: float) -> int:
     assert settings.redis_url
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
+    redis = async_client(settings.redis_url, socket_connect_timeout=3, socket_timeout=5)
     try:
         if as_json and not watch:
             print((await read_snapshot(redis, settings)).model_dump_json())

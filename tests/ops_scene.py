@@ -23,7 +23,14 @@ from tests.conftest import API_KEY, Service
 
 FAILED_CODE = "upstream_authentication_failed"
 # The hanging request must outlive a slow build of the scene on a loaded machine.
-SLOW_MACHINE = {"JOB_TIMEOUT_S": "900", "INACTIVITY_TIMEOUT_S": "900", "REQUEST_TIMEOUT_S": "300"}
+SLOW_MACHINE = {
+    "JOB_TIMEOUT_S": "900",
+    "INACTIVITY_TIMEOUT_S": "900",
+    "REQUEST_TIMEOUT_S": "300",
+    # One CLI per job: the scene counts CLI processes and waits for the hanging one to end,
+    # which idle warm processes (kept on purpose) would blur.
+    "WARM_PROCESSES": "false",
+}
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,9 @@ def test_sentinel_failover_under_load(
         [sys.executable, "-m", "litellm_claude.service.cli", "doctor", "--no-probe"],
         cwd=REPO, env=svc.env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert any(line.startswith("ok redis:") for line in doctor.stdout.splitlines()), doctor.stdout
+    assert any(line.startswith("ok redis:") for line in doctor.stdout.splitlines()), (
+        doctor.stdout + doctor.stderr
+    )
 
     load = Load(svc.url)
     load.start()

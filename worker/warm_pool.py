@@ -116,6 +116,8 @@ class WarmPool:
             "limit_events": limit_events,
         }
         options, prompt = build_options(job, model, UNSET_CWD, settings, signin=signin)
+        if self.scratch_root:
+            options.env["TMPDIR"] = self.scratch_root  # the CLI's own temporary files go with the worker
         session = await self._take(config_key(options), options)
         if session is None:  # no warm process could start: today's path, with its error reporting
             return await run_cold(job, model, settings, emit_text, may_fall_back=may_fall_back, **cold)
