@@ -54,13 +54,20 @@ async def chat_completions(
 async def _chunks(
     job: CompletionJob, events: AsyncGenerator[Any, None], include_usage: bool
 ) -> AsyncIterator[bytes]:
+    """OpenAI chunks; every one names the model answering, so the role chunk waits for the first delta."""
     model = job.cli_model
-    yield sse_data(chunk_object(job, model, {"role": "assistant", "content": ""}))
+    opened = False
     async with aclosing(events):
         async for event in events:
             if isinstance(event, StartedEvent):
                 model = event.model
-            elif isinstance(event, DeltaEvent):
+                continue
+            if isinstance(event, DeltaEvent | ResultEvent) and event.model:
+                model = event.model
+            if not opened:
+                opened = True
+                yield sse_data(chunk_object(job, model, {"role": "assistant", "content": ""}))
+            if isinstance(event, DeltaEvent):
                 yield sse_data(chunk_object(job, model, {"content": event.text}))
             elif isinstance(event, ResultEvent):
                 yield sse_data(_final_chunk(job, event))

@@ -102,7 +102,7 @@ class JobEvents:
         if not rest:
             return None
         self._sent += rest
-        return DeltaEvent(attempt=event.attempt, text=rest)
+        return DeltaEvent(attempt=event.attempt, text=rest, model=event.model)
 
 
 class JobClient:

@@ -100,6 +100,9 @@ class StartedEvent(_Event):
 class DeltaEvent(_Event):
     type: Literal["delta"] = "delta"
     text: str
+    model: str | None = Field(
+        default=None, description="The model answering (e.g. claude-sonnet-5-5), on an attempt's first delta."
+    )
 
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]

@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EmitText = Callable[[str], Awaitable[None]]
+# (text, the model answering once the CLI has said which, else None)
+EmitText = Callable[[str, str | None], Awaitable[None]]
 SYNTHETIC_MODEL = "<synthetic>"
 FALLBACK_STATUSES = (429, 529)
 
@@ -173,7 +174,7 @@ class CliRun:
     async def emit(self, text: str) -> None:
         self.state.emitted = True
         self.sent += text
-        await self._emit_text(text)
+        await self._emit_text(text, self.state.answered_model)
 
     async def read(self, messages: AsyncIterator[object], kill: Callable[[], object]) -> RunOutcome | None:
         """Read `messages` to their end (None) or to early trouble (its outcome; the CLI is killed).

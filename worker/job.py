@@ -53,6 +53,7 @@ class JobPublisher:
         self.settings = settings
         self.first_text_at: float | None = None
         self.fell_back = False
+        self._announced: str | None = None
 
     async def publish(self, event: StartedEvent | DeltaEvent | ResultEvent | ErrorEvent) -> None:
         event.attempt = self.attempt
@@ -64,10 +65,13 @@ class JobPublisher:
             ttl_s=self.settings.events_ttl_s,
         )
 
-    async def text(self, text: str) -> None:
+    async def text(self, text: str, model: str | None = None) -> None:
+        """A delta; the answering model rides on the first one that knows it (streamed chunks name it)."""
         if self.first_text_at is None:
             self.first_text_at = time.time()
-        await self.publish(DeltaEvent(text=text))
+        announce = model if model is not None and model != self._announced else None
+        self._announced = model or self._announced
+        await self.publish(DeltaEvent(text=text, model=announce))
 
 
 async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:

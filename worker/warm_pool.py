@@ -351,7 +351,7 @@ class _Replay:
         self.emit_text = emit_text
         self.diverged = False
 
-    async def __call__(self, text: str) -> None:
+    async def __call__(self, text: str, model: str | None = None) -> None:
         if self.diverged:
             return
         if self.pending:
@@ -361,4 +361,4 @@ class _Replay:
                 return
             self.pending, text = self.pending[overlap:], text[overlap:]
         if text:
-            await self.emit_text(text)
+            await self.emit_text(text, model)
