@@ -186,6 +186,11 @@ def runs_the_cli(container: str) -> bool:
     return "_bundled/claude" in run(["podman", "top", container, "args"]).stdout
 
 
+def started_a_job(stack: Stack, container: str, log_before: int) -> bool:
+    """The worker logged a CLI run since `log_before` (idle warm CLIs run in every worker)."""
+    return "running the CLI on" in stack.logs(container)[log_before:]
+
+
 def job_id_of(completion_id: str) -> str:
     return "job_" + completion_id.removeprefix("chatcmpl-")
 
@@ -390,12 +395,13 @@ def test_a_job_in_flight_survives_stop_of_its_worker(stack: Stack) -> None:
     prompt = "drain " + " ".join(f"w{i}" for i in range(20))
     stack.fake("DELETE", "/_fake/requests")
     stack.fake("POST", "/_fake/config", json={"first_token_delay": 0.0, "token_delay": 0.4})
+    log_before = {name: len(stack.logs(name)) for name in stack.containers("worker")}
     try:
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             call = pool.submit(stack.chat, stack.api_url, stack.api_key, prompt, stream=True)
             wait_until("the job's first request upstream", lambda: bool(message_requests(stack)), 120)
-            running = [name for name in stack.containers("worker") if runs_the_cli(name)]
-            assert len(running) == 1, running
+            running = [name for name, n in log_before.items() if started_a_job(stack, name, n)]
+            assert len(running) == 1 and runs_the_cli(running[0]), running
             started = time.monotonic()
             run(["podman", "stop", "-t", str(grace), running[0]], timeout=grace + 60)
             stopped_after = time.monotonic() - started
