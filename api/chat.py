@@ -54,20 +54,16 @@ async def chat_completions(
 async def _chunks(
     job: CompletionJob, events: AsyncGenerator[Any, None], include_usage: bool
 ) -> AsyncIterator[bytes]:
-    """OpenAI chunks; every one names the model answering, so the role chunk waits for the first delta."""
+    """OpenAI chunks. The role chunk goes out at once (a stream is open before its job starts) and
+    names the alias; every later chunk names the model answering, from the attempt's first delta."""
     model = job.cli_model
-    opened = False
+    yield sse_data(chunk_object(job, model, {"role": "assistant", "content": ""}))
     async with aclosing(events):
         async for event in events:
             if isinstance(event, StartedEvent):
                 model = event.model
-                continue
-            if isinstance(event, DeltaEvent | ResultEvent) and event.model:
-                model = event.model
-            if not opened:
-                opened = True
-                yield sse_data(chunk_object(job, model, {"role": "assistant", "content": ""}))
-            if isinstance(event, DeltaEvent):
+            elif isinstance(event, DeltaEvent):
+                model = event.model or model
                 yield sse_data(chunk_object(job, model, {"content": event.text}))
             elif isinstance(event, ResultEvent):
                 yield sse_data(_final_chunk(job, event))
