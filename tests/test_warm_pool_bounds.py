@@ -50,7 +50,7 @@ async def _drive(settings: Settings) -> tuple[int, int, dict[str, int], list[int
             peak = max(peak, len(own_warm_processes()))
             await asyncio.sleep(0.05)
 
-    async def emit(_text: str) -> None:
+    async def emit(_text: str, _model: str | None = None) -> None:
         return None
 
     async def one(index: int) -> bool:
