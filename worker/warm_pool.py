@@ -35,6 +35,7 @@ from redis.asyncio import Redis
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import SignIn
 from litellm_claude.jobs.contract import CompletionJob
+from litellm_claude.jobs.redis_down import is_redis_down
 from litellm_claude.telemetry.store import MetricsRecorder
 from litellm_claude.worker import failures
 from litellm_claude.worker.cli_options import build_options
@@ -286,8 +287,11 @@ class WarmPool:
             try:
                 self.reap()
                 await self.flush_metrics()
-            except Exception:  # never let housekeeping die
-                log.exception("warm pool housekeeping failed")
+            except Exception as exc:  # never let housekeeping die
+                if is_redis_down(exc):  # the supervisor logs the outage; counters go with the next flush
+                    log.debug("warm pool counters kept for later: Redis is away")
+                else:
+                    log.exception("warm pool housekeeping failed")
 
     def reap(self) -> None:
         """Close idle processes that died, outlived the idle TTL or their maximum age."""
