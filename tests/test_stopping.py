@@ -223,6 +223,26 @@ def test_a_stopped_serve_finishes_open_requests_then_stops_everything_it_started
     assert files_left_behind(tmpdir) == [], "serve left files behind"
 
 
+def test_a_killed_serve_takes_its_redis_server_along_and_the_next_start_clears_its_files(
+    service_factory: Factory,
+) -> None:
+    svc = service_factory(embedded=True)
+    tmpdir = [Path(svc.env["TMPDIR"])]
+    serve = svc.processes["serve"]
+    redis_pids = [p for p in processes_left_behind(tmpdir) if p != serve.pid]
+    assert redis_pids, "the embedded redis-server should run in the service's TMPDIR"
+    left = [p.name for p in files_left_behind(tmpdir)]
+
+    os.kill(serve.pid, signal.SIGKILL)  # no handler runs: only the kernel can stop its children
+    assert exit_code(svc, "serve") == -signal.SIGKILL
+    wait_for(lambda: processes_left_behind(tmpdir) == {}, 10, "the redis-server to die with serve")
+
+    svc.start("serve", "serve")  # the next start removes what the killed one left
+    svc.wait_ready(timeout=60)
+    svc.wait_workers()
+    assert not set(left) & {p.name for p in files_left_behind(tmpdir)}, (left, files_left_behind(tmpdir))
+
+
 def _refused(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
