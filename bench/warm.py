@@ -339,6 +339,28 @@ def ab_table(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def replace_section(
+    path: Path, results: dict[str, Any], began: time.struct_time, ended: time.struct_time
+) -> None:
+    """Put this run's section, with when it ran and how busy the machine was, in place of the old one."""
+    from warm_report import warm_section
+
+    lines = warm_section({"warm": results})
+    other = max((r["other_share"] for r in results["throughput"]), default=0.0)
+    lines[2:2] = [
+        f"Measured on {time.strftime('%Y-%m-%d %H:%M', began)}-{time.strftime('%H:%M', ended)} UTC with "
+        f"`.venv/bin/python bench/warm.py --docs {path}` on {os.cpu_count()} cores; processes that are "
+        f"not this benchmark's used at most {other:.0%} of the machine during the throughput runs. "
+        "`bench/run.py` includes this section when it is run whole.",
+        "",
+    ]
+    text = path.read_text()
+    start = text.index("## Warm CLI processes\n")
+    end = text.find("\n## ", start + 1)
+    path.write_text(text[:start] + "\n".join(lines).rstrip("\n") + "\n" + (text[end:] if end >= 0 else ""))
+    print(f"wrote the section to {path}", file=sys.stderr)
+
+
 def main() -> int:
     """Only this comparison: Redis, fake upstream, the two service pairs; report on stdout or --out."""
     import argparse
@@ -350,6 +372,11 @@ def main() -> int:
     own = argparse.ArgumentParser(prog="bench/warm.py", description=__doc__.split("\n\n")[0])
     own.add_argument("--quick", action="store_true")
     own.add_argument("--out", help="write the section (markdown) here")
+    own.add_argument(
+        "--docs",
+        metavar="PATH",
+        help="replace the section '## Warm CLI processes' of this file (e.g. docs/benchmarks.md) in place",
+    )
     own.add_argument(
         "--ab",
         nargs="+",
@@ -376,6 +403,7 @@ def main() -> int:
                     return {"ab": await ab(bench, client, args)}
                 return await measure(bench, client, args.quick)
 
+        began = time.gmtime()
         results = asyncio.run(go())
         if args.ab:
             print("\n".join(ab_table(results["ab"])))
@@ -385,6 +413,8 @@ def main() -> int:
         print(text)
         if args.out:
             Path(args.out).write_text(text)
+        if args.docs:
+            replace_section(Path(args.docs), results, began, time.gmtime())
         ok = True
     finally:
         bench.close(ok)
