@@ -35,6 +35,7 @@ async def chat_completions(
     body = await parse_body(request, ChatCompletionBody, max_bytes=settings.max_body_bytes)
     client: JobClient = request.app.state.jobs
     job = build_job(body, settings=settings, api_key=api_key, bulk=wants_bulk(request, api_key, settings))
+    job.followed = job.stream  # a caller waiting for the whole answer reads no deltas
     log_context.job_id.set(job.id)
     log.info("chat completion job submitted: model=%s stream=%s", job.model, job.stream)
     job_limits = limits(settings)

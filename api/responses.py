@@ -41,6 +41,7 @@ async def create_response(
     job = build_response_job(
         body, settings=settings, api_key=api_key, bulk=wants_bulk(request, api_key, settings)
     )
+    job.followed = job.stream  # a caller waiting for the whole answer reads no deltas
     job_limits = limits(settings)
     await flow.submit(client, job, job_limits)
     if job.stream:

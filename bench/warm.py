@@ -6,9 +6,11 @@ Part of `bench/run.py` (section 'Warm CLI processes'); alone:
     .venv/bin/python bench/warm.py [--quick] [--out warm.md]
 
 Both paths run side by side on queues of their own, with the same Redis, fake
-upstream and CLI, and the product's defaults (WORKER_MAX_JOBS=4,
-GLOBAL_MAX_CLI=4, one worker each): an API and a worker with warm processes
-(the default), and an API and a worker with WARM_PROCESSES=false. The floors
+upstream and CLI, and the product's defaults (one worker each; WORKER_MAX_JOBS
+and GLOBAL_MAX_CLI are 8 with warm processes, 4 without): an API and a worker
+with warm processes (the default), and an API and a worker with
+WARM_PROCESSES=false. `--ab` compares variants (settings, or another checkout)
+on warm-path throughput alone, interleaved in one run. The floors
 are a one-shot `claude_agent_sdk.query`, a warm ClaudeSDKClient (bench/warm_floor.py)
 and `claude -p`.
 """
@@ -33,13 +35,22 @@ from floor import claude_p, sdk_direct  # noqa: E402
 from loadgen import Sample, chat, closed_loop, percentile  # noqa: E402
 from warm_floor import WarmSdk  # noqa: E402
 
+from litellm_claude.config.settings import COLD_CONCURRENCY, WARM_CONCURRENCY  # noqa: E402
+
 if TYPE_CHECKING:
     from run import Bench
 
 MODEL = "sonnet"
 PAIRS = 8  # distinct system prompt + schema pairs in the Graphiti-shaped run
 CALLERS = 20
-PRODUCT = {"WORKER_MAX_JOBS": "4", "GLOBAL_MAX_CLI": "4"}
+
+
+def product(warm: bool) -> dict[str, str]:
+    """The product's default caps for a path (given explicitly: the bench's own service env sets others)."""
+    cap = str(WARM_CONCURRENCY if warm else COLD_CONCURRENCY)
+    return {"WORKER_MAX_JOBS": cap, "GLOBAL_MAX_CLI": cap}
+
+
 KINDS = ["sdk", "warm_sdk", "cli", "warm", "cold"]
 
 
@@ -89,7 +100,11 @@ class WarmBench:
 
     def start(self) -> None:
         for path, warm in (("warm", "true"), ("cold", "false")):
-            extra = {**PRODUCT, "QUEUE_NAME": f"{self.bench.queue}:{path}", "WARM_PROCESSES": warm}
+            extra = {
+                **product(warm == "true"),
+                "QUEUE_NAME": f"{self.bench.queue}:{path}",
+                "WARM_PROCESSES": warm,
+            }
             self.urls[path] = self.bench.start_api(f"api-{path}", **extra)
             env = self.bench.service_env(**extra)
             self.bench.procs.start(
@@ -210,7 +225,12 @@ class WarmBench:
     async def run(self, client: httpx.AsyncClient) -> dict[str, Any]:
         self.start()
         try:
-            result: dict[str, Any] = {"sizes": self.size, "callers": CALLERS, "pairs": PAIRS}
+            result: dict[str, Any] = {
+                "sizes": self.size,
+                "callers": CALLERS,
+                "pairs": PAIRS,
+                "caps": {"warm": WARM_CONCURRENCY, "cold": COLD_CONCURRENCY},
+            }
             print("warm bench: latency", flush=True)
             result["latency"] = await self.latency(client)
             await self.warm_sdk.close()
@@ -233,6 +253,114 @@ async def measure(bench: Bench, client: httpx.AsyncClient, quick: bool) -> dict[
     return await WarmBench(bench, quick).run(client)
 
 
+PACKAGES = [
+    "api",
+    "config",
+    "fake_anthropic",
+    "jobs",
+    "openai_compat",
+    "provider",
+    "service",
+    "telemetry",
+    "worker",
+]
+
+
+def source_path(src: str, tmp: Path) -> str:
+    """A PYTHONPATH entry that imports `litellm_claude` from the checkout `src` (its top-level dirs)."""
+    root = Path(src).resolve()
+    farm = tmp / f"src-{abs(hash(str(root)))}"
+    package = farm / "litellm_claude"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text((root / "litellm_claude" / "__init__.py").read_text())
+    for name in PACKAGES:
+        link = package / name
+        if not link.exists():
+            link.symlink_to(root / name)
+    return str(farm)
+
+
+def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
+    """`name[:KEY=VALUE,...]`; SRC=<checkout> runs that variant's API and worker from another tree."""
+    name, _, rest = spec.partition(":")
+    env = dict(item.split("=", 1) for item in rest.split(",") if item)
+    return name, env
+
+
+async def ab(bench: Bench, client: httpx.AsyncClient, args: Any) -> list[dict[str, Any]]:
+    """Warm-path throughput of several variants in one run: interleaved rounds, the order rotated.
+
+    Each variant is an API and one worker on a queue of its own (product defaults unless the
+    variant sets them); only one variant is under load at a time.
+    """
+    variants = [parse_variant(v) for v in args.ab]
+    urls: dict[str, str] = {}
+    for index, (name, env) in enumerate(variants):
+        extra = {**product(True), "QUEUE_NAME": f"{bench.queue}:ab{index}", "WARM_PROCESSES": "true", **env}
+        src = extra.pop("SRC", None)
+        if src:
+            extra["PYTHONPATH"] = source_path(src, bench.tmp)
+        urls[name] = bench.start_api(f"api-{name}", **extra)
+        argv = [sys.executable, "-m", "litellm_claude.service.cli", "worker"]
+        bench.procs.start(f"worker-{name}", argv, bench.service_env(**extra))
+        bench.wait_worker_log(f"worker-{name}")
+    wb = WarmBench(bench, quick=True)
+    wb.urls = urls
+    rows: list[dict[str, Any]] = []
+    for name in urls:  # warm-up: starts the warm processes
+        await wb.throughput(client, name, args.concurrency, args.concurrency * 2)
+    for rnd in range(args.rounds):
+        order = list(urls)[rnd % len(urls) :] + list(urls)[: rnd % len(urls)]
+        for name in order:
+            row = await wb.throughput(client, name, args.concurrency, args.requests)
+            rows.append({**row, "round": rnd})
+    return rows
+
+
+def ab_table(rows: list[dict[str, Any]]) -> list[str]:
+    import statistics
+
+    head = ["variant", "rounds", "completions/s (median)", "each round", "p50", "CPU/completion"]
+    out = ["| " + " | ".join([*head, "of it CLI", "other"]) + " |", "|" + " --- |" * (len(head) + 2)]
+    for name in dict.fromkeys(r["path"] for r in rows):
+        got = [r for r in rows if r["path"] == name]
+        med = {k: statistics.median(r[k] for r in got) for k in got[0] if isinstance(got[0][k], float)}
+        cells = [
+            name,
+            str(len(got)),
+            f"**{med['tput']:.2f}**",
+            ", ".join(f"{r['tput']:.1f}" for r in got),
+            f"{med['p50'] * 1000:.0f} ms",
+            f"{med['cpu_per_completion']:.3f} s",
+            f"{med['cli_per_completion']:.3f} s",
+            f"{med['other_share']:.0%}",
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+def replace_section(
+    path: Path, results: dict[str, Any], began: time.struct_time, ended: time.struct_time
+) -> None:
+    """Put this run's section, with when it ran and how busy the machine was, in place of the old one."""
+    from warm_report import warm_section
+
+    lines = warm_section({"warm": results})
+    other = max((r["other_share"] for r in results["throughput"]), default=0.0)
+    lines[2:2] = [
+        f"Measured on {time.strftime('%Y-%m-%d %H:%M', began)}-{time.strftime('%H:%M', ended)} UTC with "
+        f"`.venv/bin/python bench/warm.py --docs {path}` on {os.cpu_count()} cores; processes that are "
+        f"not this benchmark's used at most {other:.0%} of the machine during the throughput runs. "
+        "`bench/run.py` includes this section when it is run whole.",
+        "",
+    ]
+    text = path.read_text()
+    start = text.index("## Warm CLI processes\n")
+    end = text.find("\n## ", start + 1)
+    path.write_text(text[:start] + "\n".join(lines).rstrip("\n") + "\n" + (text[end:] if end >= 0 else ""))
+    print(f"wrote the section to {path}", file=sys.stderr)
+
+
 def main() -> int:
     """Only this comparison: Redis, fake upstream, the two service pairs; report on stdout or --out."""
     import argparse
@@ -244,6 +372,20 @@ def main() -> int:
     own = argparse.ArgumentParser(prog="bench/warm.py", description=__doc__.split("\n\n")[0])
     own.add_argument("--quick", action="store_true")
     own.add_argument("--out", help="write the section (markdown) here")
+    own.add_argument(
+        "--docs",
+        metavar="PATH",
+        help="replace the section '## Warm CLI processes' of this file (e.g. docs/benchmarks.md) in place",
+    )
+    own.add_argument(
+        "--ab",
+        nargs="+",
+        metavar="NAME[:KEY=VALUE,...]",
+        help="instead: warm-path throughput of these variants, interleaved (KEY: settings, SRC=<checkout>)",
+    )
+    own.add_argument("--rounds", type=int, default=3, help="--ab: rounds")
+    own.add_argument("--concurrency", type=int, default=16, help="--ab: closed-loop callers")
+    own.add_argument("--requests", type=int, default=240, help="--ab: requests per variant and round")
     args = own.parse_args()
     install_signal_handlers()
     for key in [k for k in os.environ if k.startswith(("ANTHROPIC_", "CLAUDE_"))]:
@@ -257,13 +399,22 @@ def main() -> int:
             bench.start_upstream()
             bench.settings = bench.floor_settings()
             async with httpx.AsyncClient(timeout=httpx.Timeout(330.0)) as client:
+                if args.ab:
+                    return {"ab": await ab(bench, client, args)}
                 return await measure(bench, client, args.quick)
 
+        began = time.gmtime()
         results = asyncio.run(go())
+        if args.ab:
+            print("\n".join(ab_table(results["ab"])))
+            ok = True
+            return 0
         text = "\n".join(warm_section({"warm": results}))
         print(text)
         if args.out:
             Path(args.out).write_text(text)
+        if args.docs:
+            replace_section(Path(args.docs), results, began, time.gmtime())
         ok = True
     finally:
         bench.close(ok)

@@ -93,11 +93,13 @@ def warm_section(results: dict[str, Any]) -> list[str]:
     out = ["## Warm CLI processes", ""]
     if not warm:
         return [*out, "Not measured in this run.", ""]
+    caps = warm.get("caps") or {"warm": 4, "cold": 4}
     out += [
         "Written by `bench/warm.py` (part of `bench/run.py`; alone: `.venv/bin/python bench/warm.py`). "
-        "Two service pairs side by side, each an API and one worker with the product defaults "
-        "(WORKER_MAX_JOBS=4, GLOBAL_MAX_CLI=4, WARM_MAX_IDLE=8) on a queue of its own: the warm path "
-        "(the default) and the cold path (WARM_PROCESSES=false), same Redis, fake upstream and CLI.",
+        "Two service pairs side by side, each an API and one worker with the product defaults on a queue "
+        f"of its own: the warm path (the default; WORKER_MAX_JOBS={caps['warm']}, GLOBAL_MAX_CLI="
+        f"{caps['warm']}, WARM_MAX_IDLE=8) and the cold path (WARM_PROCESSES=false; WORKER_MAX_JOBS="
+        f"{caps['cold']}, GLOBAL_MAX_CLI={caps['cold']}), same Redis, fake upstream and CLI.",
         "",
         _row(["target", "goal", "measured", "verdict"]),
         _row(["---"] * 4),

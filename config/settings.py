@@ -9,6 +9,9 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+COLD_CONCURRENCY = 4  # WORKER_MAX_JOBS and GLOBAL_MAX_CLI when every job spawns a CLI (~2 per core)
+WARM_CONCURRENCY = 8  # ... when CLI processes are kept warm (the default)
+
 
 class Settings(BaseSettings):
     """All knobs of the service. Environment variable names are the field names, upper-cased."""
@@ -88,7 +91,12 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=20_000_000, ge=1, description="Largest `POST /v1/files` upload.")
 
     # --- Worker ---------------------------------------------------------------
-    worker_max_jobs: int = 4
+    worker_max_jobs: int = Field(
+        default=COLD_CONCURRENCY,
+        ge=1,
+        description="Jobs (busy CLI processes) at once per worker. Unset: 8 with WARM_PROCESSES "
+        "(a busy warm process costs far less CPU than a spawn), 4 without (docs/benchmarks.md).",
+    )
     worker_max_tries: int = 3
     worker_poll_delay_s: float = Field(
         default=0.05,
@@ -96,7 +104,10 @@ class Settings(BaseSettings):
         "(worker/wakeup.py), so polling only catches what no wake-up reached (batches, retries).",
     )
     global_max_cli: int = Field(
-        default=4, description="CLI processes at once across all workers (~2 per core: docs/benchmarks.md)."
+        default=COLD_CONCURRENCY,
+        ge=1,
+        description="Busy CLI processes at once across all workers of a queue (idle warm ones: "
+        "WARM_MAX_IDLE). Unset: 8 with WARM_PROCESSES, 4 without (~2 spawns per core: docs/benchmarks.md).",
     )
     cli_slot_lease_s: float = Field(
         default=6.0,
@@ -207,6 +218,16 @@ class Settings(BaseSettings):
     def _check_caller_labels(cls, value: str) -> str:
         parse_caller_labels(value)
         return value
+
+    @model_validator(mode="after")
+    def _warm_concurrency(self) -> Settings:
+        # Warm processes: a busy one costs ~0.07 s of CPU per job against ~0.4 s for a spawn, so the
+        # caps an operator did not set rise to WARM_CONCURRENCY (docs/benchmarks.md, "Warm CLI processes").
+        if self.warm_processes and self.warm_max_idle > 0:
+            for name in ("worker_max_jobs", "global_max_cli"):
+                if name not in self.model_fields_set:
+                    setattr(self, name, WARM_CONCURRENCY)
+        return self
 
     @model_validator(mode="after")
     def _events_outlive_results(self) -> Settings:

@@ -57,6 +57,12 @@ class CompletionJob(BaseModel):
     messages: list[JobMessage]
     params: JobParams = Field(default_factory=JobParams)
     stream: bool = False
+    followed: bool = Field(
+        default=True,
+        description="Someone may read the job's text deltas while it runs (a streaming caller, an async "
+        "job's events). False (a caller waiting for the whole answer): the worker publishes the first "
+        "delta at once and the rest of the text as one delta with the result, saving a write per token.",
+    )
     created: float = Field(default_factory=time.time)
     owner: str | None = Field(default=None, description="Hash of the caller's API key, never the key.")
     queue: str = ""

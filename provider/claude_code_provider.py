@@ -209,6 +209,7 @@ class ClaudeCodeProvider(CustomLLM):
             check_json(fields)
             body = ChatCompletionBody.model_validate(fields)
             job = build_job(body, settings=settings, api_key=_caller_key(call.litellm_params))
+            job.followed = stream  # a caller waiting for the whole answer reads no deltas
         except ValidationError as exc:
             raise to_litellm_error(from_validation_errors(exc.errors()), model=call.model) from exc
         except ApiError as exc:

@@ -244,3 +244,14 @@ def test_the_warm_path_can_be_turned_off(warm_service: Factory) -> None:
     assert chat(svc, "cold please").status_code == 200
     assert not svc.cli_pids()
     assert counter(svc, STARTED) == 0 and counter(svc, HIT) == 0
+
+
+def test_a_process_over_its_memory_bound_is_recycled_after_its_job(warm_service: Factory) -> None:
+    svc = warm_service(WARM_MAX_RSS_MB="1")  # every CLI process is bigger than that
+    for i in range(2):
+        reply = chat(svc, f"job {i}")
+        assert reply.status_code == 200
+        assert reply.json()["choices"][0]["message"]["content"] == f"You said: job {i}"  # finished first
+        wait_counter(svc, 'lc_warm_processes_recycled_total{reason="memory"}', i + 1)
+    wait_for(lambda: not svc.cli_pids(), 15, "the recycled processes to exit")
+    assert counter(svc, STARTED) == 2 and counter(svc, HIT) == 0

@@ -44,7 +44,12 @@ REDIS_RETRY_DEFER_S = 1.0
 
 
 class JobPublisher:
-    """Appends one attempt's events to the job's stream."""
+    """Appends one attempt's events to the job's stream.
+
+    A job nobody follows (`CompletionJob.followed` false: its caller waits for the whole
+    answer) has its first delta published at once and the rest of its text held, then
+    published as one delta in the same round trip as the terminal event.
+    """
 
     def __init__(self, redis: Redis, job: CompletionJob, attempt: int, settings: Settings) -> None:
         self.redis = redis
@@ -54,24 +59,36 @@ class JobPublisher:
         self.first_text_at: float | None = None
         self.fell_back = False
         self._announced: str | None = None
+        self._held: DeltaEvent | None = None  # text of an unfollowed job, not yet published
 
     async def publish(self, event: StartedEvent | DeltaEvent | ResultEvent | ErrorEvent) -> None:
-        event.attempt = self.attempt
-        await event_stream.publish(
+        """Publish `event` (after any held text, in the same round trip)."""
+        held, self._held = self._held, None
+        events = [e for e in (held, event) if e is not None]
+        for each in events:
+            each.attempt = self.attempt
+        await event_stream.publish_many(
             self.redis,
             self.job.id,
-            event,
+            events,
             maxlen=self.settings.events_maxlen,
             ttl_s=self.settings.events_ttl_s,
         )
 
     async def text(self, text: str, model: str | None = None) -> None:
         """A delta; the answering model rides on the first one that knows it (streamed chunks name it)."""
-        if self.first_text_at is None:
+        first = self.first_text_at is None
+        if first:
             self.first_text_at = time.time()
         announce = model if model is not None and model != self._announced else None
         self._announced = model or self._announced
-        await self.publish(DeltaEvent(text=text, model=announce))
+        if self.job.followed or first:
+            await self.publish(DeltaEvent(text=text, model=announce))
+        elif self._held is None:
+            self._held = DeltaEvent(text=text, model=announce)
+        else:
+            self._held.text += text
+            self._held.model = self._held.model or announce
 
 
 async def run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
@@ -100,10 +117,14 @@ async def _run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[
     log_context.job_id.set(job.id)
     started = time.time()
     publisher = JobPublisher(redis, job, int(ctx.get("job_try") or 1), settings)
-    if await redis.exists(keys.cancel(job.id)):
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip
+        pipe.exists(keys.cancel(job.id))
+        pipe.get(keys.held(job.id))
+        cancelled, held = await pipe.execute()
+    if cancelled:
         await publisher.publish(ErrorEvent(error=failures.cancelled()))
         return {"status": "cancelled"}
-    holds = int(await redis.get(keys.held(job.id)) or 0)
+    holds = int(held or 0)
     if publisher.attempt - holds > settings.worker_max_tries:
         # arq counts holds as tries; only real attempts (crashed workers) count against the limit
         error = failures.failure(
