@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from loadgen import percentile
 from options import POLL_EXPERIMENT_S
-from report import latency_figures
+from report_figures import latency_figures
 
 if TYPE_CHECKING:
     from services import Bench
