@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 async def measure(bench: Bench) -> None:
     mem: dict[str, Any] = {}
-    bench.results["measure"] = mem
-    # Free the cores first: only Redis, the fake upstream and the measure test's own processes run.
+    bench.results["memory"] = mem
+    # Free the cores first: only Redis, the fake upstream and the memory test's own processes run.
     for name in ("proxy", "api", *list(bench.workers)):
         bench.procs.stop(name)
     bench.workers.clear()
@@ -34,7 +34,7 @@ async def measure(bench: Bench) -> None:
     async with httpx.AsyncClient(timeout=120) as client:  # warm the API up (imports, pool) at full speed
         warm = await chat(client, url, bench.api_key, MODEL, bench.prompt, stream=True, expect=bench.expect)
         if not warm.ok:
-            bench.notes.append(f"measure test warm-up failed: {warm.error}")
+            bench.notes.append(f"memory test warm-up failed: {warm.error}")
     bench.set_upstream_delays(first_delay, bench.args.token_delay)
     mem.update({"worker_max_jobs": max_jobs, "first_token_delay": first_delay})
     try:
@@ -54,14 +54,14 @@ async def measure(bench: Bench) -> None:
         bench.procs.stop("worker-mem")
         bench.procs.stop("api-mem")
         bench.redis.delete(queue)
-    print(f"  measure: API peak RSS {streams.get('api_peak_rss_kb', 0) / 1024:.0f} MB", flush=True)
+    print(f"  memory: API peak RSS {streams.get('api_peak_rss_kb', 0) / 1024:.0f} MB", flush=True)
     mem["redis_job"] = await redis_per_job(
         bench.redis_url, bench.floor_settings(), 1000 if not bench.args.quick else 50, MODEL, bench.prompt
     )
 
 
 async def _clis_waiting(bench: Bench, worker_pid: int, count: int) -> dict[str, Any]:
-    """Once `count` CLI processes wait on the upstream's first token, their measure."""
+    """Once `count` CLI processes wait on the upstream's first token, their memory."""
     deadline = time.monotonic() + 60
     async with httpx.AsyncClient(timeout=5) as client:
         while time.monotonic() < deadline:

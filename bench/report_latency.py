@@ -102,17 +102,17 @@ def stages_section(results: dict[str, Any]) -> list[str]:
             return ""
         return f"{percentile(values, 50):.0f} / {percentile(values, 95):.0f} ms"
 
-    table = [[label] + [cell(k, key) for k in kinds] for key, label in STAGES]
-    table.append(
+    rows = [[label] + [cell(k, key) for k in kinds] for key, label in STAGES]
+    rows.append(
         ["API: first token published -> caller has it (streaming)"] + [cell(k, "first_out") for k in kinds]
     )
-    table.append(
+    rows.append(
         ["**service's added latency** (all but the CLI stages)"] + [cell(k, "overhead") for k in kinds]
     )
-    table.append(
+    rows.append(
         ["**service's added time to first token** (streaming)"] + [cell(k, "overhead_ttft") for k in kinds]
     )
-    out += table(header, table)
+    out += table(header, rows)
     out.append("")
     idle = results.get("idle", {})
     if idle:

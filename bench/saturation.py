@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def analyse(bench: Bench) -> None:
     cells = bench.results["throughput"]
     sat: dict[str, Any] = {"lines": []}
-    bench.results["analyse"] = sat
+    bench.results["saturation"] = sat
     if not cells:
         return
     cores = os.cpu_count() or 1
@@ -89,7 +89,7 @@ def analyse(bench: Bench) -> None:
     busy = med(top, "machine_busy")
     if busy >= 0.9:
         lines.append(
-            f"Past analyse, latency is queueing: p95 at concurrency {top['concurrency']} is "
+            f"Past saturation, latency is queueing: p95 at concurrency {top['concurrency']} is "
             f"{med(top, 'p95'):.1f} s; concurrency / throughput = "
             f"{top['concurrency'] / med(top, 'tput'):.1f} s."
         )

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from services import Bench
 
 
-async def cell(
+async def measure_cell(
     bench: Bench, client: httpx.AsyncClient, path: str, workers: int, concurrency: int, n: int
 ) -> dict[str, Any]:
     meter = CpuMeter(bench.pids, bench.redis_cpu)
@@ -72,7 +72,7 @@ async def run(bench: Bench, client: httpx.AsyncClient) -> None:
         for path in paths:
             for conc in bench.args.concurrency:
                 n = requests_for(conc, bench.args.quick)
-                row = await cell(bench, client, path, workers, conc, n)
+                row = await measure_cell(bench, client, path, workers, conc, n)
                 _results_cell(bench, path, workers, conc)["runs"].append(row)
     while len(bench.workers) > 1:
         bench.stop_worker(bench.workers[-1])
@@ -90,7 +90,7 @@ async def cap_experiment(bench: Bench, client: httpx.AsyncClient) -> None:
         bench.stop_worker(name)
     bench.start_worker("worker-cap", GLOBAL_MAX_CLI=str(cap))
     try:
-        row = await cell(bench, client, "api", 1, conc, requests_for(conc, bench.args.quick))
+        row = await measure_cell(bench, client, "api", 1, conc, requests_for(conc, bench.args.quick))
     finally:
         bench.stop_worker("worker-cap")
     bench.results["cap_experiment"] = {"cap": cap, "concurrency": conc, **row}
