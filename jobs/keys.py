@@ -111,16 +111,6 @@ def openai_batch_cancel(batch_id: str) -> str:
     return f"{PREFIX}:obatch:{batch_id}:cancel"
 
 
-def workers(queue: str) -> str:
-    """Sorted set of live workers (member = worker id, score = heartbeat expiry, ms)."""
-    return f"{queue}:workers"
-
-
-def worker_info(queue: str) -> str:
-    """Hash worker id -> JSON {host, pid, running, max_jobs}, refreshed with each heartbeat."""
-    return f"{queue}:workers:info"
-
-
 def http_requests(queue: str) -> str:
     """Hash of HTTP request counts by route template and status, summed over every API process."""
     return f"{queue}:metrics:http"
@@ -131,12 +121,13 @@ def http_requests(queue: str) -> str:
 
 
 def worker_reports(queue: str) -> str:
-    """Sorted set of worker ids with a report on `queue` (score = last report, ms); stale ones skipped."""
+    """Sorted set of worker ids with a report on `queue` (score = the report's expiry, ms): the live
+    workers are those scored from now on (jobs/workers.py); the fail-fast check counts them."""
     return f"{queue}:worker-reports"
 
 
 def worker_report(queue: str, worker_id: str) -> str:
-    """JSON a worker refreshes every few seconds (host, pid, jobs running, its CLI processes); TTL 30 s."""
+    """JSON a worker refreshes every 2 s (host, pid, jobs running, its CLI processes); TTL 6 s."""
     return f"{queue}:worker:{worker_id}"
 
 

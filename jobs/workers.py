@@ -1,9 +1,13 @@
-"""Which workers are alive on a queue: what `/ready`, `/metrics` and the fail-fast check ask.
+"""The workers on a queue: each one's periodic report, and which of them are alive.
 
-A worker started by `litellm-claude worker` announces itself every few seconds
-(`worker/presence.py`) in a sorted set scored by heartbeat expiry, with how many
-jobs it runs. A worker started with plain `arq` only refreshes arq's health-check
-key, which proves one worker without counting them; either counts as alive.
+Every worker this package configures (`litellm-claude worker`, `serve`, or arq with
+`worker.settings`) writes one report every REPORT_EVERY_S (worker/report.py): who it is,
+the jobs it runs and its CLI processes. One record serves every reader: the fail-fast
+check, `/ready` and the live-worker and running-job gauges (`LiveWorkers`, `count`), and
+`litellm-claude status` and the dashboard (`live_reports`, via telemetry/snapshot.py).
+A worker that stops withdraws its report at once; one that dies drops out when the
+report expires (REPORT_TTL_S). A worker of another make that only refreshes arq's
+health-check key proves one worker without counting them; either counts as alive.
 
 Front doors ask before every synchronous request, so `LiveWorkers` keeps a
 positive answer for a second; a negative one is never cached, so a worker that
@@ -12,19 +16,47 @@ appears is used at once.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
 from arq.constants import health_check_key_suffix
+from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys
-from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.contract import JobError
 
+REPORT_EVERY_S = 2.0
+REPORT_MIN_GAP_S = 0.5  # a burst of job starts and ends makes one report
+REPORT_TTL_S = 6  # three reports missed: the worker is gone
 POSITIVE_CACHE_S = 1.0
 RETRY_AFTER_S = 5.0
+
+
+class CliProcess(BaseModel):
+    pid: int
+    rss_mb: float | None = None
+
+
+class RunningJob(BaseModel):
+    id: str
+    alias: str
+    priority: str
+    started: float
+    owner: str | None = None
+
+
+class WorkerReport(BaseModel):
+    """One worker as it last described itself."""
+
+    id: str
+    host: str
+    pid: int
+    started: float
+    reported: float
+    max_jobs: int
+    jobs: list[RunningJob] = Field(default_factory=list)
+    cli_processes: list[CliProcess] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +77,44 @@ def health_key(queue: str) -> str:
     return queue + health_check_key_suffix
 
 
-async def count(redis: Redis, queue: str) -> WorkerCount:
-    """Announced workers whose heartbeat has not expired, and the jobs they run."""
-    now_ms = int(time.time() * 1000)
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def publish(redis: Redis, queue: str, report: WorkerReport) -> None:
+    """Write `report`, live until REPORT_TTL_S after it was made; drop the reports of dead workers."""
+    expiry_ms = int((report.reported + REPORT_TTL_S) * 1000)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.zrangebyscore(keys.workers(queue), now_ms, "+inf")
-        pipe.exists(health_key(queue))
-        live, arq_alive = await pipe.execute()
-    running = 0
-    if live:
-        for raw in await reply(redis.hmget(keys.worker_info(queue), live)):
-            if raw is not None:
-                running += int(json.loads(raw).get("running", 0))
-    return WorkerCount(workers=len(live), running=running, arq_only=not live and bool(arq_alive))
+        pipe.set(keys.worker_report(queue, report.id), report.model_dump_json(), ex=REPORT_TTL_S)
+        pipe.zadd(keys.worker_reports(queue), {report.id: expiry_ms})
+        pipe.zremrangebyscore(keys.worker_reports(queue), "-inf", _now_ms())
+        pipe.expire(keys.worker_reports(queue), REPORT_TTL_S * 4)
+        await pipe.execute()
+
+
+async def withdraw(redis: Redis, queue: str, worker_id: str) -> None:
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.delete(keys.worker_report(queue, worker_id))
+        pipe.zrem(keys.worker_reports(queue), worker_id)
+        await pipe.execute()
+
+
+async def live_reports(redis: Redis, queue: str) -> list[WorkerReport]:
+    """The reports of the workers alive on `queue`, oldest worker first."""
+    ids = await redis.zrangebyscore(keys.worker_reports(queue), _now_ms(), "+inf")
+    if not ids:
+        return []
+    names = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
+    raws = await redis.mget([keys.worker_report(queue, name) for name in names])
+    reports = [WorkerReport.model_validate_json(raw) for raw in raws if raw is not None]
+    return sorted(reports, key=lambda r: r.started)
+
+
+async def count(redis: Redis, queue: str) -> WorkerCount:
+    """Workers whose report has not expired, and the jobs they run."""
+    reports = await live_reports(redis, queue)
+    arq_alive = not reports and bool(await redis.exists(health_key(queue)))
+    return WorkerCount(workers=len(reports), running=sum(len(r.jobs) for r in reports), arq_only=arq_alive)
 
 
 def no_worker_error(queue: str) -> JobError:
@@ -87,7 +144,7 @@ class LiveWorkers:
         if self._seen_until.get(queue, 0.0) > now:
             return True
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcount(keys.workers(queue), int(time.time() * 1000), "+inf")
+            pipe.zcount(keys.worker_reports(queue), _now_ms(), "+inf")
             pipe.exists(health_key(queue))
             announced, arq_alive = await pipe.execute()
         if announced or arq_alive:

@@ -19,7 +19,6 @@ from litellm_claude.jobs.connection import async_client, connect
 from litellm_claude.jobs.redis_down import is_redis_down
 from litellm_claude.service.stop_signals import StopSignals
 from litellm_claude.worker.drain import HandBack, drain
-from litellm_claude.worker.presence import announce
 from litellm_claude.worker.settings import worker_kwargs
 from litellm_claude.worker.supervisor import OutageSafeWorker, RedisHealth, run_supervised
 from litellm_claude.worker.wakeup import wake_on_submit
@@ -99,7 +98,6 @@ async def run_worker(
     worker = make_worker(settings, pool, hand_back)
     main = worker.main_task = asyncio.create_task(run_supervised(worker, RedisHealth()))
     listener = asyncio.create_task(wake_on_submit(worker, wakeup_redis))
-    presence = asyncio.create_task(announce(worker, redis_url))
     try:
         trigger = drain_after or stop.requested
         if await _first(main, trigger.wait()) is main:
@@ -113,8 +111,7 @@ async def run_worker(
         )
     finally:
         listener.cancel()
-        presence.cancel()
-        await asyncio.gather(listener, presence, return_exceptions=True)
+        await asyncio.gather(listener, return_exceptions=True)
         try:
             await worker.close()
         except Exception as exc:

@@ -1,18 +1,17 @@
 """Small expiring records of what the pool is doing, written for `status` and the dashboard.
 
-Front doors index every batch they create (`index_batch`). Workers write three
-kinds (keys in jobs/keys.py): a report per worker (its running jobs and CLI
-processes, refreshed every few seconds), the last failed jobs with their error
-codes, and per-10-second counts of finished jobs with their duration and
-queue-wait sums. `telemetry.snapshot` reads them back. Every record expires,
-so nothing here needs cleaning up and a dead worker fades out on its own.
+Front doors index every batch they create (`index_batch`). Workers write two
+kinds (keys in jobs/keys.py): the last failed jobs with their error codes, and
+per-10-second counts of finished jobs with their duration and queue-wait sums.
+`telemetry.snapshot` reads them back, with each worker's report (jobs/workers.py).
+Every record expires, so nothing here needs cleaning up.
 """
 
 from __future__ import annotations
 
 import time
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -20,40 +19,11 @@ from litellm_claude.jobs import keys
 from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, ResultEvent
 from litellm_claude.jobs.records import CANCELLED_CODE
 
-REPORT_EVERY_S = 5.0
-REPORT_MIN_GAP_S = 0.5
-REPORT_TTL_S = 30
 FAILURES_KEPT = 200
 FAILURES_TTL_S = 86_400
 BUCKET_S = 10
 BATCHES_KEPT = 500
 TIMELINE_TTL_S = 3_600
-
-
-class CliProcess(BaseModel):
-    pid: int
-    rss_mb: float | None = None
-
-
-class RunningJob(BaseModel):
-    id: str
-    alias: str
-    priority: str
-    started: float
-    owner: str | None = None
-
-
-class WorkerReport(BaseModel):
-    """One worker as it last described itself."""
-
-    id: str
-    host: str
-    pid: int
-    started: float
-    reported: float
-    max_jobs: int
-    jobs: list[RunningJob] = Field(default_factory=list)
-    cli_processes: list[CliProcess] = Field(default_factory=list)
 
 
 class FailureRecord(BaseModel):
@@ -68,22 +38,6 @@ class FailureRecord(BaseModel):
     owner: str | None = None
     priority: str = "interactive"
     at: float
-
-
-async def publish_report(redis: Redis, queue: str, report: WorkerReport) -> None:
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.set(keys.worker_report(queue, report.id), report.model_dump_json(), ex=REPORT_TTL_S)
-        pipe.zadd(keys.worker_reports(queue), {report.id: int(report.reported * 1000)})
-        pipe.zremrangebyscore(keys.worker_reports(queue), "-inf", int((time.time() - REPORT_TTL_S) * 1000))
-        pipe.expire(keys.worker_reports(queue), REPORT_TTL_S * 4)
-        await pipe.execute()
-
-
-async def withdraw_report(redis: Redis, queue: str, worker_id: str) -> None:
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.delete(keys.worker_report(queue, worker_id))
-        pipe.zrem(keys.worker_reports(queue), worker_id)
-        await pipe.execute()
 
 
 def stage_outcome(

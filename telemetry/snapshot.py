@@ -27,7 +27,8 @@ from redis.asyncio import Redis
 from litellm_claude.jobs import event_stream, keys
 from litellm_claude.jobs.accounts import read_accounts
 from litellm_claude.jobs.connection import reply
-from litellm_claude.telemetry.activity import BUCKET_S, REPORT_TTL_S, FailureRecord, WorkerReport
+from litellm_claude.jobs.workers import WorkerReport, live_reports
+from litellm_claude.telemetry.activity import BUCKET_S, FailureRecord
 
 ALL = None
 FAILURE_WINDOW_S = 3_600
@@ -125,7 +126,7 @@ async def take_snapshot(
 ) -> Snapshot:
     """`signins` are the deployment's (name, kind) pairs (config.signins.load_signins)."""
     now = time.time()
-    workers = await _workers(redis, queue, now)
+    workers = await live_reports(redis, queue)
     accounts = await _accounts(redis, queue, signins, now)
     failures = await _failures(redis, queue, owner if not all_callers else ALL, now)
     recent = [f for f in failures if f.at >= now - FAILURE_WINDOW_S]
@@ -164,16 +165,6 @@ async def _queue(redis: Redis, queue: str, now: float) -> QueueState:
         oldest_waiting_s=max(0.0, now - oldest / 1000) if oldest is not None else None,
         worker_heartbeat=bool(heartbeat),
     )
-
-
-async def _workers(redis: Redis, queue: str, now: float) -> list[WorkerReport]:
-    ids = await redis.zrangebyscore(keys.worker_reports(queue), int((now - REPORT_TTL_S) * 1000), "+inf")
-    if not ids:
-        return []
-    names = [i.decode() if isinstance(i, bytes) else str(i) for i in ids]
-    raws = await redis.mget([keys.worker_report(queue, name) for name in names])
-    reports = [WorkerReport.model_validate_json(raw) for raw in raws if raw is not None]
-    return sorted(reports, key=lambda r: r.started)
 
 
 async def _accounts(

@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from litellm_claude.fake_anthropic import FakeUpstream
+from tests.helpers.waiting import wait_http_ok
 
 API_KEY = "sk-test-caller-0123456789abcdef"
 UPSTREAM_SECRET = "sk-ant-test-upstream-fedcba9876543210"
@@ -142,18 +143,8 @@ class Service:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for name, proc in self.processes.items():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited early:\n{self.logs()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"service not ready:\n{self.logs()[-3000:]}")
+        url = f"{self.url}/health"
+        wait_http_ok(url, "service", self.processes, lambda: self.logs()[-3000:], timeout, every=0.1)
 
     def wait_workers(self, timeout: float = 60) -> None:
         """Until `/ready` says a worker consumes the queue (front doors refuse requests before)."""

@@ -9,10 +9,10 @@ batch of three requests of which two are done and one hangs in its CLI process
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ import httpx
 
 from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Service
+from tests.helpers import waiting
 
 FAILED_CODE = "upstream_authentication_failed"
 # The hanging request must outlive a slow build of the scene on a loaded machine.
@@ -43,14 +44,8 @@ def bearer(key: str = API_KEY) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+# `wait_for(condition, what)`: a scene's steps take a while
+wait_for = functools.partial(waiting.wait_for, timeout=90.0, every=0.2)
 
 
 def chat(model: str, text: str) -> dict[str, Any]:

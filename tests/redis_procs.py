@@ -8,20 +8,20 @@ Everything started is killed by `stop()`.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 
 from tests.conftest import free_port
+from tests.helpers.waiting import seconds_until
 
 SERVICE = "mymaster"
 
@@ -36,17 +36,8 @@ def redis_server_binary() -> str:
     raise RuntimeError("no redis-server: install it (apt-get install redis-server)")
 
 
-def poll(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    start = time.monotonic()
-    while True:
-        try:
-            if condition():
-                return time.monotonic() - start
-        except (redis.RedisError, OSError):
-            pass
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+# `seconds_until(condition, timeout, what)` that takes a Redis still starting or failing over as "not yet"
+poll = functools.partial(seconds_until, every=0.05, tolerate=(redis.RedisError, OSError))
 
 
 @dataclass

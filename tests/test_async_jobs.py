@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from litellm_claude.jobs import records
 from litellm_claude.jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
 from litellm_claude.jobs.records import derive
 from tests.conftest import API_KEY, Service, start_service
+from tests.helpers import waiting
 
 OTHER_KEY = "sk-test-other-caller-99887766554433"
 DEADLINE_S = 60.0
@@ -45,15 +46,7 @@ def get_job(url: str, job_id: str, key: str = API_KEY) -> httpx.Response:
     return httpx.get(f"{url}/v1/jobs/{job_id}", headers=bearer(key), timeout=30)
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = DEADLINE_S) -> Any:
-    """Poll `condition` until it returns something truthy, or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_for = functools.partial(waiting.wait_for, timeout=DEADLINE_S)
 
 
 def wait_status(url: str, job_id: str, *statuses: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ import os
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,8 +23,8 @@ import pytest
 
 from litellm_claude.config.settings import get_settings
 from litellm_claude.provider.custom_handler import claude_code_provider
-from tests.conftest import API_KEY, REPO, Factory, Service, free_port, stop_group
-from tests.test_litellm_provider import LITELLM_BIN, MASTER_KEY, Proxy, _wait_ready
+from tests.conftest import API_KEY, Factory, Service
+from tests.helpers.proxy import MASTER_KEY, running_proxy
 
 
 def chat(url: str, content: str, *, stream: bool = False) -> httpx.Response:
@@ -115,24 +114,8 @@ def test_misrouted_litellm_proxy_is_503_at_once(
     service: Service, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     queue = f"lc:test:misrouted:{uuid.uuid4().hex[:8]}"
-    port = free_port()
-    env = {
-        **service.env,
-        "QUEUE_NAME": queue,
-        "LITELLM_MASTER_KEY": MASTER_KEY,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "NO_DOCS": "True",
-    }
-    command = [str(LITELLM_BIN), "--config", "config/litellm_config.yaml"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    log = tmp_path_factory.mktemp("litellm-misrouted") / "proxy.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    proxy = Proxy(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    try:
-        _wait_ready(proxy)
+    log_dir = tmp_path_factory.mktemp("litellm-misrouted")
+    with running_proxy(service.env, log_dir, QUEUE_NAME=queue) as proxy:
         client = openai.OpenAI(base_url=f"{proxy.url}/v1", api_key=MASTER_KEY, max_retries=0, timeout=60)
         messages: Any = [{"role": "user", "content": "anyone?"}]
         for attempt in ("first", "second"):
@@ -143,5 +126,3 @@ def test_misrouted_litellm_proxy_is_503_at_once(
             assert caught.value.status_code == 503
             assert_names_the_fix(str(caught.value), queue)
             assert int(caught.value.response.headers["retry-after"]) >= 1
-    finally:
-        stop_group(process)

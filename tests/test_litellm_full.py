@@ -11,7 +11,6 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import base64
 import io
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +26,8 @@ from litellm_claude.config.settings import get_settings
 from litellm_claude.fake_anthropic import FakeUpstream
 from tests import test_litellm_provider as base
 from tests.conftest import API_KEY, REPO, Service
-from tests.test_litellm_provider import MASTER_KEY, Proxy
+from tests.helpers.proxy import MASTER_KEY, Proxy
+from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.proxy
 proxy = base.proxy  # the same fixtures: a LiteLLM proxy process on the `service` fixture's queue
@@ -67,14 +67,6 @@ def sdk_env(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def wait_for(condition: Any, what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return value
 
 
 # -- in process, exactly as the README shows it ----------------------------------------------------

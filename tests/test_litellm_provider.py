@@ -12,14 +12,9 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import json
-import secrets
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,66 +29,17 @@ from litellm_claude.config.settings import get_settings
 from litellm_claude.fake_anthropic import FakeUpstream
 from litellm_claude.jobs import keys
 from litellm_claude.provider.custom_handler import claude_code_provider
-from tests.conftest import REPO, Service, free_port, stop_group
+from tests.conftest import Service
+from tests.helpers.proxy import MASTER_KEY, Proxy, running_proxy
 
 pytestmark = pytest.mark.proxy
-
-MASTER_KEY = "sk-" + secrets.token_urlsafe(32)
-LITELLM_BIN = Path(sys.executable).parent / "litellm"
-
-
-@dataclass
-class Proxy:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def logs(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-def _wait_ready(proxy: Proxy, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proxy.process.poll() is not None:
-            raise RuntimeError(f"litellm proxy exited early:\n{proxy.logs()}")
-        try:
-            if httpx.get(f"{proxy.url}/health/liveliness", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"litellm proxy not ready:\n{proxy.logs()}")
 
 
 @pytest.fixture(scope="module")
 def proxy(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
     """`litellm --config config/litellm_config.yaml` on a free port, started from the repository root."""
-    port = free_port()
-    env = {
-        **service.env,
-        "LITELLM_MASTER_KEY": MASTER_KEY,
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "NO_DOCS": "True",
-    }
-    command = [str(LITELLM_BIN), "--config", "config/litellm_config.yaml"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
-    log = tmp_path_factory.mktemp("litellm") / "proxy.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    running = Proxy(url=f"http://127.0.0.1:{port}", process=process, log=log)
-    try:
-        _wait_ready(running)
+    with running_proxy(service.env, tmp_path_factory.mktemp("litellm")) as running:
         yield running
-    finally:
-        stop_group(process)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,10 +28,10 @@ import pytest
 from litellm_claude.config.settings import get_settings
 from litellm_claude.fake_anthropic import FakeUpstream
 from litellm_claude.provider.custom_handler import claude_code_provider
-from tests.conftest import API_KEY, Factory
+from tests.conftest import Factory
+from tests.helpers.streams import HEADERS, StreamReader, chat_body
 from tests.redis_procs import RedisProc, poll
 
-HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 LONG_TEXT = " ".join(f"word{i}" for i in range(40))
 
 
@@ -46,10 +45,6 @@ def private_redis(tmp_path: Path) -> Iterator[RedisProc]:
         server.kill()
 
 
-def chat_body(text: str, *, stream: bool = False, model: str = "sonnet") -> dict[str, Any]:
-    return {"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]}
-
-
 def status(url: str, path: str) -> int:
     return httpx.get(f"{url}{path}", timeout=10).status_code
 
@@ -60,49 +55,6 @@ def assert_redis_unavailable(reply: httpx.Response) -> None:
     error = reply.json()["error"]
     assert error["code"] == "redis_unavailable" and error["type"] == "service_unavailable_error", error
     assert set(error) == {"message", "type", "param", "code"}
-
-
-class StreamReader(threading.Thread):
-    """A streaming chat request (or, with `job_id`, a job's event stream) read line by line."""
-
-    def __init__(self, url: str, text: str = "", *, job_id: str | None = None) -> None:
-        super().__init__(daemon=True)
-        self.url, self.text, self.job_id = url, text, job_id
-        self.lines: list[str] = []
-        self.status = 0
-        self.first_delta = threading.Event()
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        if self.job_id:
-            request = httpx.stream(
-                "GET", f"{self.url}/v1/jobs/{self.job_id}/events", headers=HEADERS, timeout=60
-            )
-        else:
-            body = chat_body(self.text, stream=True)
-            request = httpx.stream(
-                "POST", f"{self.url}/v1/chat/completions", json=body, headers=HEADERS, timeout=60
-            )
-        try:
-            with request as response:
-                self.status = response.status_code
-                for line in response.iter_lines():
-                    if line:
-                        self.lines.append(line)
-                    if '"content":"word' in line or '"content":"You' in line or line == "event: delta":
-                        self.first_delta.set()
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            self.first_delta.set()
-
-    def data(self) -> list[Any]:
-        out = []
-        for line in self.lines:
-            if line.startswith("data: "):
-                raw = line.removeprefix("data: ")
-                out.append(raw if raw == "[DONE]" else json.loads(raw))
-        return out
 
 
 def wait_job(url: str, job_id: str, timeout: float) -> dict[str, Any]:
@@ -136,9 +88,11 @@ def test_redis_killed_and_restarted_under_load_loses_nothing_accepted(
         )
         assert reply.status_code == 202, reply.text
         accepted.append(reply.json()["id"])
-    stream = StreamReader(svc.url, f"{LONG_TEXT} streamed")
+    stream = StreamReader(svc.url, f"{LONG_TEXT} streamed", timeout=60)
     stream.start()
-    events = StreamReader(svc.url, job_id=accepted[-1])  # the last in line: still queued or running
+    events = StreamReader(
+        svc.url, job_id=accepted[-1], timeout=60
+    )  # the last in line: still queued or running
     events.start()
     assert stream.first_delta.wait(60), "the stream never started"
     poll(lambda: events.status == 200, 30, "the job's event stream to open")

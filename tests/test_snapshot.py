@@ -9,7 +9,7 @@ import fakeredis
 import pytest
 from arq.constants import in_progress_key_prefix
 
-from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs import event_stream, keys, workers
 from litellm_claude.jobs.accounts import set_cooldown
 from litellm_claude.jobs.contract import (
     CompletionJob,
@@ -19,8 +19,8 @@ from litellm_claude.jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
+from litellm_claude.jobs.workers import WorkerReport
 from litellm_claude.telemetry import activity
-from litellm_claude.telemetry.activity import WorkerReport
 from litellm_claude.telemetry.snapshot import take_snapshot
 
 QUEUE = "lc:test:snapshot"
@@ -53,7 +53,7 @@ async def test_snapshot_reads_what_workers_and_front_doors_write() -> None:
     await redis.zadd(keys.cli_slots(QUEUE), {"lease": (now + 30) * 1000})
     await set_cooldown(redis, QUEUE, "default", "opus", "seven_day_opus", now + 600)
     report = WorkerReport(id="w1", host="h", pid=1, started=now - 60, reported=now, max_jobs=4)
-    await activity.publish_report(redis, QUEUE, report)
+    await workers.publish(redis, QUEUE, report)
     stale = WorkerReport(id="w0", host="h", pid=2, started=now - 600, reported=now - 120, max_jobs=4)
     await redis.zadd(keys.worker_reports(QUEUE), {stale.id: int(stale.reported * 1000)})
 

@@ -12,7 +12,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,6 +21,8 @@ import redis
 
 from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Factory, Service, files_left_behind, processes_left_behind
+from tests.helpers.streams import read_stream
+from tests.helpers.waiting import seconds_until
 
 STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT]
 
@@ -37,60 +38,9 @@ def send_stop(pid: int, sig: signal.Signals) -> None:
 WORDS = " ".join(f"w{i}" for i in range(12))
 
 
-def wait_for(condition: Callable[[], object], timeout: float, what: str) -> float:
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-    return time.monotonic() - start
-
-
 def exit_code(svc: Service, name: str, timeout: float = 60) -> int:
     proc = svc.processes.pop(name)
     return proc.wait(timeout)
-
-
-class Stream:
-    """A streamed chat completion read in a thread: its text deltas, error events and [DONE]."""
-
-    def __init__(self, svc: Service, content: str, model: str = "sonnet") -> None:
-        self.texts: list[str] = []
-        self.errors: list[dict[str, object]] = []
-        self.done = False
-        self.failure: BaseException | None = None
-        body = {"model": model, "stream": True, "messages": [{"role": "user", "content": content}]}
-        self.thread = threading.Thread(target=self._read, args=(svc.url, body), daemon=True)
-        self.thread.start()
-
-    def _read(self, url: str, body: dict[str, object]) -> None:
-        try:
-            with httpx.stream(
-                "POST",
-                f"{url}/v1/chat/completions",
-                json=body,
-                headers={"Authorization": f"Bearer {API_KEY}"},
-                timeout=90,
-            ) as response:
-                for line in response.iter_lines():
-                    if line == "data: [DONE]":
-                        self.done = True
-                    elif line.startswith("data: {"):
-                        payload = json.loads(line[6:])
-                        if "error" in payload:
-                            self.errors.append(payload["error"])
-                        elif payload["choices"] and (text := payload["choices"][0]["delta"].get("content")):
-                            self.texts.append(text)
-        except BaseException as exc:  # reported by the test
-            self.failure = exc
-
-    def join(self, timeout: float = 90) -> str:
-        self.thread.join(timeout)
-        assert not self.thread.is_alive(), "the stream did not end"
-        assert self.failure is None, self.failure
-        assert not self.errors, self.errors
-        assert self.done, "no [DONE]"
-        return "".join(self.texts)
 
 
 def post_chat(svc: Service, content: str, out: list[httpx.Response | BaseException]) -> threading.Thread:
@@ -123,13 +73,13 @@ def test_a_stopped_worker_finishes_its_job_takes_no_new_one_and_exits_0(
     svc = service_factory(workers=1, WORKER_DRAIN_GRACE_S="60")
     svc.wait_workers()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
-    stream = Stream(svc, WORDS)
-    wait_for(lambda: stream.texts, 60, "the first delta")
+    stream = read_stream(svc.url, WORDS)
+    seconds_until(lambda: stream.texts, 60, "the first delta")
     send_stop(svc.processes["worker-1"].pid, sig)
-    wait_for(lambda: "stopping gracefully" in svc.logs(), 10, "the worker to start draining")
+    seconds_until(lambda: "stopping gracefully" in svc.logs(), 10, "the worker to start draining")
     later: list[httpx.Response | BaseException] = []
     waiting = post_chat(svc, "sent while draining", later)
-    assert stream.join() == f"You said: {WORDS}"
+    assert stream.text() == f"You said: {WORDS}"
     assert exit_code(svc, "worker-1") == 0
     assert "sent while draining" not in prompts(fake_upstream), "a draining worker took a new job"
     assert not svc.cli_pids()
@@ -147,15 +97,15 @@ def test_a_job_still_running_after_the_grace_period_is_handed_back_and_answered_
     svc = service_factory(workers=1, WORKER_DRAIN_GRACE_S="1")
     svc.wait_workers()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.4)
-    stream = Stream(svc, WORDS)
-    wait_for(lambda: len(stream.texts) >= 3, 60, "three deltas")
+    stream = read_stream(svc.url, WORDS)
+    seconds_until(lambda: len(stream.texts) >= 3, 60, "three deltas")
     svc.start("worker-2", "worker")
     os.kill(svc.processes["worker-1"].pid, signal.SIGTERM)
     assert exit_code(svc, "worker-1") == 0
     assert "handing 1 unfinished job(s) back" in svc.logs()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
     # the second attempt re-streams the answer; the caller gets each word once, and no error
-    assert stream.join() == f"You said: {WORDS}"
+    assert stream.text() == f"You said: {WORDS}"
     assert sum(WORDS in json.dumps(r.body["messages"]) for r in fake_upstream.state.message_requests()) == 2
 
 
@@ -166,8 +116,8 @@ def test_a_sigkilled_worker_leaves_no_cli_no_scratch_dir_and_its_job_completes_o
     svc = service_factory(workers=1, IN_PROGRESS_LEASE_S="2", GLOBAL_MAX_CLI="1")
     svc.wait_workers()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.3)
-    stream = Stream(svc, WORDS)
-    wait_for(lambda: len(stream.texts) >= 3, 60, "three deltas")
+    stream = read_stream(svc.url, WORDS)
+    seconds_until(lambda: len(stream.texts) >= 3, 60, "three deltas")
     (cli,) = svc.cli_pids()
     job_dir = Path(os.readlink(f"/proc/{cli}/cwd"))
     worker_root = job_dir.parent
@@ -178,7 +128,7 @@ def test_a_sigkilled_worker_leaves_no_cli_no_scratch_dir_and_its_job_completes_o
     os.kill(svc.processes["worker-1"].pid, signal.SIGKILL)  # the worker alone, not its group
     killed_at = time.time()
     svc.processes.pop("worker-1").wait()
-    gone = wait_for(lambda: not svc.cli_pids(), 5, "the dead worker's CLI to die with it")
+    gone = seconds_until(lambda: not svc.cli_pids(), 5, "the dead worker's CLI to die with it")
     print(f"CLI gone {gone:.2f} s after its worker was SIGKILLed")
     leases = store.zrange(slots_key, 0, -1, withscores=True)
     assert leases, "the dead worker's slot lease should still be held"
@@ -186,7 +136,7 @@ def test_a_sigkilled_worker_leaves_no_cli_no_scratch_dir_and_its_job_completes_o
 
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
     svc.start("worker-2", "worker")
-    assert stream.join() == f"You said: {WORDS}"
+    assert stream.text() == f"You said: {WORDS}"
     print(f"answer complete {time.time() - killed_at:.1f} s after the kill")
     assert not job_dir.exists() and not worker_root.exists(), "the dead worker's scratch root is left"
 
@@ -203,18 +153,18 @@ def test_a_stopped_serve_finishes_open_requests_then_stops_everything_it_started
     assert files_left_behind(tmpdir), "the embedded Redis's directories"
 
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.25)
-    stream = Stream(svc, WORDS)
+    stream = read_stream(svc.url, WORDS)
     whole: list[httpx.Response | BaseException] = []
     waiting = post_chat(svc, WORDS + " whole", whole)
-    wait_for(
+    seconds_until(
         lambda: stream.texts and len(fake_upstream.state.message_requests()) >= 2, 60, "both jobs running"
     )
     send_stop(serve_pid, sig)
     port = urlparse(svc.url).port
     assert port is not None
-    wait_for(lambda: _refused(port), 10, "the API to stop accepting connections")
+    seconds_until(lambda: _refused(port), 10, "the API to stop accepting connections")
 
-    assert stream.join() == f"You said: {WORDS}"
+    assert stream.text() == f"You said: {WORDS}"
     waiting.join(90)
     assert isinstance(whole[0], httpx.Response) and whole[0].status_code == 200, whole
     assert whole[0].json()["choices"][0]["message"]["content"] == f"You said: {WORDS} whole"
@@ -272,9 +222,9 @@ def test_a_non_streaming_caller_that_disconnects_cancels_its_job(
         f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
         + payload
     )
-    wait_for(svc.cli_pids, 60, "the CLI to start")
+    seconds_until(svc.cli_pids, 60, "the CLI to start")
     conn.close()
-    gone = wait_for(lambda: not svc.cli_pids(), 5, "the CLI to be killed after the caller left")
+    gone = seconds_until(lambda: not svc.cli_pids(), 5, "the CLI to be killed after the caller left")
     print(f"CLI gone {gone:.2f} s after the non-streaming caller disconnected")
 
 
@@ -283,11 +233,11 @@ def test_a_stopped_api_finishes_its_open_stream_refuses_new_connections_and_exit
 ) -> None:
     svc = service_factory(workers=1, API_DRAIN_GRACE_S="60")
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
-    stream = Stream(svc, WORDS)
-    wait_for(lambda: stream.texts, 60, "the first delta")
+    stream = read_stream(svc.url, WORDS)
+    seconds_until(lambda: stream.texts, 60, "the first delta")
     os.kill(svc.processes["api"].pid, signal.SIGTERM)
     port = urlparse(svc.url).port
     assert port is not None
-    wait_for(lambda: _refused(port), 10, "the API to stop accepting connections")
-    assert stream.join() == f"You said: {WORDS}"
+    seconds_until(lambda: _refused(port), 10, "the API to stop accepting connections")
+    assert stream.text() == f"You said: {WORDS}"
     assert exit_code(svc, "api") == 0

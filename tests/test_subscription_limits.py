@@ -7,16 +7,17 @@ token with the windows a test scripts for it.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from litellm_claude.fake_anthropic import FakeUpstream, credential_id
 from tests.conftest import API_KEY, Factory, Service
+from tests.helpers.waiting import wait_for
 
 TOKEN_A = "sk-ant-oat01-test-subscription-a-0123456789"
 TOKEN_B = "sk-ant-oat01-test-subscription-b-0123456789"
@@ -52,15 +53,7 @@ def windows(**spec: tuple[str, float, float]) -> dict[str, dict[str, Any]]:
     return {name: {"status": s, "utilization": u, "reset": int(r)} for name, (s, u, r) in spec.items()}
 
 
-def poll(condition: Callable[[], Any], what: str, timeout: float = DEADLINE_S, every: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
+poll = functools.partial(wait_for, timeout=DEADLINE_S, every=0.25)
 
 
 def models_sent(fake: FakeUpstream) -> list[str]:
@@ -91,7 +84,12 @@ def test_five_hour_rejection_is_429_until_the_reset_then_service_resumes(
     assert models_sent(fake_upstream) == []
     # poll until normal service returns; the upstream is not called before the reset
     reset_mono = time.monotonic() + (reset - time.time())
-    answer = poll(lambda: (r := chat(svc, "back again")).status_code == 200 and r, "service to resume", 60, 1)
+    answer = poll(
+        lambda: (r := chat(svc, "back again")).status_code == 200 and r,
+        "service to resume",
+        timeout=60,
+        every=1,
+    )
     assert answer.json()["choices"][0]["message"]["content"] == "You said: back again"
     sent = fake_upstream.state.message_requests()
     assert sent and all(r.received_at >= reset_mono - 1.5 for r in sent), "upstream called during cooldown"

@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from litellm_claude.fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, Factory, Service
+from tests.conftest import Factory, Service
+from tests.helpers.streams import HEADERS, chat_body, deltas, open_chat_stream
+from tests.helpers.waiting import seconds_until
 from tests.test_observability import metric, scrape
-from tests.test_worker_pool import wait_for
 
-HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 HIT = 'lc_warm_jobs_total{result="hit"}'
 MISS = 'lc_warm_jobs_total{result="miss"}'
 COLD = 'lc_warm_jobs_total{result="cold"}'
@@ -42,12 +42,11 @@ def warm_service(service_factory: Factory) -> Iterator[Factory]:
     yield make
     for svc in started:
         svc.stop_all()
-        wait_for(lambda svc=svc: not svc.cli_pids(), 15, "warm CLI processes to exit with their worker")
+        seconds_until(lambda svc=svc: not svc.cli_pids(), 15, "warm CLI processes to exit with their worker")
 
 
 def chat(svc: Service, content: str, *, system: str | None = None, **extra: object) -> httpx.Response:
-    messages = [{"role": "system", "content": system}] if system else []
-    body = {"model": "sonnet", "messages": [*messages, {"role": "user", "content": content}], **extra}
+    body = {**chat_body(content, system=system), **extra}
     return httpx.post(f"{svc.url}/v1/chat/completions", json=body, headers=HEADERS, timeout=60)
 
 
@@ -56,7 +55,7 @@ def counter(svc: Service, series: str) -> float:
 
 
 def wait_counter(svc: Service, series: str, at_least: float) -> None:
-    wait_for(lambda: counter(svc, series) >= at_least, 15, f"{series} >= {at_least}")
+    seconds_until(lambda: counter(svc, series) >= at_least, 15, f"{series} >= {at_least}")
 
 
 def test_jobs_on_one_warm_process_see_nothing_of_each_other(
@@ -85,19 +84,10 @@ def test_jobs_on_one_warm_process_see_nothing_of_each_other(
     assert job("afterhang").status_code == 200
     # cancelled: the caller goes away mid-stream
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.5)
-    body = {
-        "model": "sonnet",
-        "stream": True,
-        "messages": [
-            {"role": "system", "content": system},
-            {"role": "user", "content": "marker99cancelled " + " ".join(["word"] * 30)},
-        ],
-    }
+    body = chat_body("marker99cancelled " + " ".join(["word"] * 30), stream=True, system=system)
     markers.append("marker99cancelled")
-    with httpx.stream("POST", f"{svc.url}/v1/chat/completions", json=body, headers=HEADERS, timeout=60) as r:
-        for line in r.iter_lines():
-            if '"content":"You' in line:
-                break
+    with open_chat_stream(svc.url, body, 60) as response:
+        next(deltas(response))
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
     for _ in range(3):
         assert job("last").status_code == 200
@@ -181,18 +171,11 @@ def test_a_warm_process_killed_mid_answer_still_gives_one_complete_answer(
     assert chat(svc, "warm me up").status_code == 200
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
     words = " ".join(f"w{i}" for i in range(10))
-    body = {"model": "sonnet", "stream": True, "messages": [{"role": "user", "content": words}]}
     texts: list[str] = []
     killed = False
-    with httpx.stream("POST", f"{svc.url}/v1/chat/completions", json=body, headers=HEADERS, timeout=60) as r:
-        for line in r.iter_lines():
-            if not line.startswith("data: {"):
-                continue
-            payload = json.loads(line[6:])
-            assert "error" not in payload, payload
-            delta = payload["choices"][0]["delta"].get("content")
-            if delta:
-                texts.append(delta)
+    with open_chat_stream(svc.url, chat_body(words, stream=True), 60) as response:
+        for delta in deltas(response):
+            texts.append(delta)
             if len(texts) == 3 and not killed:
                 killed = True
                 for pid in svc.cli_pids():
@@ -208,7 +191,7 @@ def test_idle_processes_close_after_the_ttl_and_recycle_after_n_jobs(warm_servic
     for i in range(3):
         assert chat(svc, f"job {i}").status_code == 200
     wait_counter(svc, 'lc_warm_processes_recycled_total{reason="jobs"}', 1)
-    wait_for(lambda: not svc.cli_pids(), 15, "the idle process to be closed")
+    seconds_until(lambda: not svc.cli_pids(), 15, "the idle process to be closed")
     wait_counter(svc, 'lc_warm_processes_recycled_total{reason="idle_ttl"}', 1)
     assert counter(svc, STARTED) == 2
 
@@ -221,7 +204,7 @@ def test_the_warm_budget_closes_the_least_recently_used_process(warm_service: Fa
     wait_counter(svc, HIT, 1)
     wait_counter(svc, 'lc_warm_processes_recycled_total{reason="evicted"}', 1)
     assert counter(svc, MISS) == 2
-    wait_for(lambda: len(svc.cli_pids()) == 1, 10, "one idle process")
+    seconds_until(lambda: len(svc.cli_pids()) == 1, 10, "one idle process")
 
 
 def test_worker_shutdown_closes_every_warm_process(warm_service: Factory) -> None:
@@ -234,9 +217,9 @@ def test_worker_shutdown_closes_every_warm_process(warm_service: Factory) -> Non
         t.start()
     for t in threads:
         t.join()
-    wait_for(lambda: len(svc.cli_pids()) == 3, 10, "three warm processes")
+    seconds_until(lambda: len(svc.cli_pids()) == 3, 10, "three warm processes")
     svc.stop("worker-1")
-    wait_for(lambda: not svc.cli_pids(), 10, "every warm process to exit")
+    seconds_until(lambda: not svc.cli_pids(), 10, "every warm process to exit")
 
 
 def test_the_warm_path_can_be_turned_off(warm_service: Factory) -> None:

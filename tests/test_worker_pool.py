@@ -7,26 +7,19 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, Factory, Service
+from tests.helpers.streams import chat_body, deltas, open_chat_stream
+from tests.helpers.waiting import seconds_until
 
 
 def cli_processes(svc: Service) -> list[int]:
     return svc.cli_pids()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-    return time.monotonic() - start
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ def make_service(service_factory: Factory) -> Iterator[Factory]:
     yield make
     for svc in started:
         svc.stop_all()
-        wait_for(lambda svc=svc: not cli_processes(svc), 10, "CLI processes to exit")
+        seconds_until(lambda svc=svc: not cli_processes(svc), 10, "CLI processes to exit")
 
 
 def chat(svc: Service, content: str, model: str = "default", timeout: float = 60) -> httpx.Response:
@@ -120,7 +113,7 @@ def test_a_silent_upstream_times_out_and_leaves_no_cli_process(
     reply = chat(svc, "hang forever", model="sonnet")
     assert reply.status_code == 504, reply.text
     assert reply.json()["error"]["type"] == "timeout_error"
-    wait_for(lambda: not cli_processes(svc), 5, "the CLI to be killed")
+    seconds_until(lambda: not cli_processes(svc), 5, "the CLI to be killed")
 
 
 def test_a_client_disconnect_mid_stream_kills_the_cli(
@@ -128,23 +121,10 @@ def test_a_client_disconnect_mid_stream_kills_the_cli(
 ) -> None:
     svc = make_service()
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=1.0)
-    body = {
-        "model": "sonnet",
-        "stream": True,
-        "messages": [{"role": "user", "content": " ".join(["word"] * 40)}],
-    }
-    with httpx.stream(
-        "POST",
-        f"{svc.url}/v1/chat/completions",
-        json=body,
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=60,
-    ) as response:
-        for line in response.iter_lines():
-            if '"content":"You' in line:
-                break
+    with open_chat_stream(svc.url, chat_body(" ".join(["word"] * 40), stream=True), 60) as response:
+        next(deltas(response))
         assert cli_processes(svc), "the CLI should be running mid-stream"
-    gone_after = wait_for(lambda: not cli_processes(svc), 5, "the CLI to be killed after disconnect")
+    gone_after = seconds_until(lambda: not cli_processes(svc), 5, "the CLI to be killed after disconnect")
     print(f"CLI gone {gone_after:.2f}s after the client disconnected")
 
 
@@ -154,24 +134,11 @@ def test_a_worker_killed_mid_job_still_gives_one_complete_answer(
     svc = make_service(workers=1, IN_PROGRESS_LEASE_S="2")
     fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.3)
     words = " ".join(f"w{i}" for i in range(12))
-    body = {"model": "sonnet", "stream": True, "messages": [{"role": "user", "content": words}]}
     texts: list[str] = []
-    with httpx.stream(
-        "POST",
-        f"{svc.url}/v1/chat/completions",
-        json=body,
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=90,
-    ) as response:
+    with open_chat_stream(svc.url, chat_body(words, stream=True)) as response:
         killed = False
-        for line in response.iter_lines():
-            if not line.startswith("data: {"):
-                continue
-            payload = json.loads(line[6:])
-            assert "error" not in payload, payload
-            delta = payload["choices"][0]["delta"].get("content")
-            if delta:
-                texts.append(delta)
+        for delta in deltas(response):
+            texts.append(delta)
             if len(texts) == 3 and not killed:
                 killed = True
                 os.killpg(svc.processes["worker-1"].pid, signal.SIGKILL)
@@ -247,11 +214,11 @@ def test_interactive_requests_go_ahead_of_queued_bulk_work(
     result: list[httpx.Response] = []
     waiter = threading.Thread(target=lambda: result.append(chat(svc, "interactive now", model="sonnet")))
     waiter.start()
-    wait_for(lambda: _queue_len(svc) == 6, 10, "the interactive job to be queued")
+    seconds_until(lambda: _queue_len(svc) == 6, 10, "the interactive job to be queued")
     svc.start("worker-1", "worker")
     waiter.join()
     assert result[0].status_code == 200
-    wait_for(lambda: len(fake_upstream.state.message_requests()) >= 6, 90, "the bulk jobs to run")
+    seconds_until(lambda: len(fake_upstream.state.message_requests()) >= 6, 90, "the bulk jobs to run")
     prompts = [json.dumps(r.body["messages"]) for r in fake_upstream.state.message_requests()]
     assert "interactive now" in prompts[0]
 
@@ -278,10 +245,10 @@ def test_the_bulk_priority_header_queues_behind_interactive_requests(
 
     bulk = threading.Thread(target=send, args=("bulk ingestion call", {"X-Job-Priority": "bulk"}))
     bulk.start()
-    wait_for(lambda: _queue_len(svc) == 1, 10, "the bulk job to be queued")
+    seconds_until(lambda: _queue_len(svc) == 1, 10, "the bulk job to be queued")
     chat_thread = threading.Thread(target=send, args=("interactive chat", {}))
     chat_thread.start()
-    wait_for(lambda: _queue_len(svc) == 2, 10, "the interactive job to be queued")
+    seconds_until(lambda: _queue_len(svc) == 2, 10, "the interactive job to be queued")
     svc.start("worker-1", "worker")
     bulk.join()
     chat_thread.join()
@@ -294,7 +261,7 @@ def test_a_full_backlog_is_503_with_retry_after_at_once(make_service: Factory) -
     svc = make_service(workers=0, MAX_QUEUE_DEPTH="1", QUEUE_WAIT_TIMEOUT_S="3", FAIL_WITHOUT_WORKERS="false")
     first = threading.Thread(target=lambda: chat(svc, "occupies the queue", model="sonnet"))
     first.start()
-    wait_for(lambda: _queue_len(svc) == 1, 10, "the first job to be queued")
+    seconds_until(lambda: _queue_len(svc) == 1, 10, "the first job to be queued")
     reply = chat(svc, "one too many", model="sonnet")
     assert reply.status_code == 503, reply.text
     assert reply.json()["error"]["code"] == "queue_full"

@@ -9,5 +9,6 @@ jobs, else on a fresh one; `notice_guard` and `stop_sequences` filter the text;
 `process_tree` kills it) -> `failures` (one table from CLI signal to error).
 `limits` reads the subscription limit signals, `routing` picks the sign-in (or
 holds bulk work), `jobs.accounts` keeps cooldowns and utilization in Redis;
-`settings` builds arq's WorkerSettings; `presence` announces the worker on its queue.
+`settings` builds arq's WorkerSettings; `report` publishes the worker's periodic report
+(alive, jobs, CLI processes) on its queue.
 """

@@ -1,10 +1,10 @@
-"""This worker's report for `status` and the dashboard: its running jobs and CLI processes.
+"""This worker's periodic report (jobs/workers.py): alive, its running jobs and its CLI processes.
 
 `WorkerReporter` keeps the jobs this worker runs (the job function adds and removes
-them) and publishes them with the CLI processes found under this process in
-/proc (telemetry.activity), every few seconds and soon after a job starts or
-ends. A worker that stops withdraws its report; one that dies vanishes when the
-report's TTL runs out.
+them) and publishes them with the CLI processes found under this process in /proc,
+every REPORT_EVERY_S and soon after a job starts or ends. The one record is what the
+front doors' fail-fast check, `/ready`, the gauges, `status` and the dashboard read.
+A worker that stops withdraws its report; one that dies drops out when it expires.
 """
 
 from __future__ import annotations
@@ -21,19 +21,18 @@ from collections.abc import Iterator
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from litellm_claude.jobs import workers
 from litellm_claude.jobs.contract import CompletionJob
-from litellm_claude.telemetry.activity import (
-    REPORT_EVERY_S,
-    REPORT_MIN_GAP_S,
-    CliProcess,
-    RunningJob,
-    WorkerReport,
-    publish_report,
-    withdraw_report,
-)
+from litellm_claude.jobs.redis_down import is_redis_down
+from litellm_claude.jobs.workers import REPORT_EVERY_S, REPORT_MIN_GAP_S, CliProcess, RunningJob, WorkerReport
 from litellm_claude.worker.process_tree import cli_processes_under
 
 log = logging.getLogger(__name__)
+SCAN_EVERY_S = 5.0  # /proc is scanned for CLI processes at most this often
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class WorkerReporter:
@@ -41,13 +40,13 @@ class WorkerReporter:
         self.redis = redis
         self.queue = queue
         self.max_jobs = max_jobs
-        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.id = worker_id()
         self.started = time.time()
         self.jobs: dict[str, RunningJob] = {}
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         self._processes: list[CliProcess] = []
-        self._scanned = -REPORT_EVERY_S
+        self._scanned = -SCAN_EVERY_S
 
     @contextlib.contextmanager
     def running(self, job: CompletionJob) -> Iterator[None]:
@@ -62,11 +61,10 @@ class WorkerReporter:
             self._changed.set()
 
     async def report(self) -> WorkerReport:
-        if time.monotonic() - self._scanned >= REPORT_EVERY_S:  # /proc is scanned at most this often
+        if time.monotonic() - self._scanned >= SCAN_EVERY_S:
             found = await asyncio.to_thread(cli_processes_under, os.getpid())
             self._processes = [CliProcess(pid=pid, rss_mb=rss) for pid, rss in found]
             self._scanned = time.monotonic()
-        processes = self._processes
         return WorkerReport(
             id=self.id,
             host=socket.gethostname(),
@@ -75,27 +73,29 @@ class WorkerReporter:
             reported=time.time(),
             max_jobs=self.max_jobs,
             jobs=list(self.jobs.values()),
-            cli_processes=processes,
+            cli_processes=self._processes,
         )
 
     async def _loop(self) -> None:
         while True:
             try:
-                await publish_report(self.redis, self.queue, await self.report())
+                await workers.publish(self.redis, self.queue, await self.report())
             except (RedisError, OSError) as exc:
-                log.warning("worker report not published: %s", type(exc).__name__)
+                if not is_redis_down(exc):  # an outage is logged once, by the worker's supervisor
+                    log.warning("worker report not published: %s", type(exc).__name__)
             # at least every REPORT_EVERY_S, and soon after a job starts or ends
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), REPORT_EVERY_S)
             self._changed.clear()
-            await asyncio.sleep(REPORT_MIN_GAP_S)  # a burst of starts makes one report
+            await asyncio.sleep(REPORT_MIN_GAP_S)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
+        """Stop reporting and withdraw the report, so front doors stop counting this worker at once."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         with contextlib.suppress(RedisError, OSError):
-            await withdraw_report(self.redis, self.queue, self.id)
+            await workers.withdraw(self.redis, self.queue, self.id)

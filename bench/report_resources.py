@@ -1,0 +1,158 @@
+"""Sections 'Memory', 'Worker profile' and 'Past the spawn-per-job ceiling'."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cpu import PART_NAMES, PARTS
+from report_format import mb, table
+
+
+def memory_section(results: dict[str, Any]) -> list[str]:
+    mem = results.get("memory", {})
+    out = ["## Memory", ""]
+    streams = mem.get("streams", {})
+    if streams:
+        n = streams.get("streams", 0)
+        idle = streams.get("api_rss_idle_kb")
+        peak = streams.get("api_peak_rss_kb")
+        per = (peak - idle) / max(1, streams.get("opened", 0)) if peak and idle else math.nan
+        rows = [
+            ["streaming requests opened at once / open", f"{n:,} / {streams.get('opened', 0):,}"],
+            ["time to open them all", f"{streams.get('open_s', math.nan):.1f} s"],
+            ["API RSS idle (after warm-up)", mb(idle)],
+            ["API RSS while holding them", mb(streams.get("api_rss_open_kb"))],
+            ["API peak RSS (VmHWM)", mb(peak)],
+            ["API RSS per open stream", f"{per:.0f} kB"],
+            ["API open file descriptors", str(streams.get("api_fds"))],
+            [
+                "Redis clients connected / blocked (XREAD)",
+                f"{streams.get('redis_connected_clients')} / {streams.get('redis_blocked_clients')}",
+            ],
+            [
+                "Redis used_memory added while they wait",
+                f"{streams.get('redis_memory_delta_bytes', 0) / 1e6:.1f} MB",
+            ],
+            ["failures", f"{streams.get('failure_count', 0)} {streams.get('failures') or ''}"],
+        ]
+        out.append(
+            f"**The API holding {n:,} open streaming requests.** A dedicated API process and one worker "
+            f"(WORKER_MAX_JOBS={mem.get('worker_max_jobs')}) on a queue of their own; the fake upstream's "
+            f"first token delayed {mem.get('first_token_delay')} s so the running jobs wait on the model "
+            "and the rest wait in the queue. Each waiting request holds one connection of the API's "
+            "Redis pool in a blocking XREAD (REDIS_MAX_CONNECTIONS defaults to 2000)."
+        )
+        out.append("")
+        out += table(["figure", "value"], rows)
+        out.append("")
+    cli = streams.get("cli") or {}
+    out.append(
+        f"**One running CLI process** (median of {cli.get('count', 0)} CLI processes waiting on their first "
+        "token): RSS counts pages shared with the other CLI processes (the mapped 400 MB binary); "
+        "private is what each one adds."
+    )
+    out.append("")
+    out += table(
+        ["RSS", "peak RSS", "PSS", "private"],
+        [[mb(cli.get("rss")), mb(cli.get("hwm")), mb(cli.get("pss")), mb(cli.get("private"))]],
+    )
+    out.append("")
+    job = mem.get("redis_job", {})
+    out.append(
+        f"**Redis memory per queued job**: INFO used_memory before and after enqueueing "
+        f"{job.get('jobs', 0):,} jobs one after another on one connection (a {job.get('prompt_chars', 0)}"
+        f"-character prompt, job payload {job.get('payload_bytes', 0)} bytes of JSON) on a queue no "
+        f"worker reads: **{job.get('bytes_per_job', math.nan):.0f} bytes per queued job**. MEMORY USAGE: "
+        f"the arq job key {job.get('job_key_bytes')} bytes, the queue's sorted set "
+        f"{job.get('queue_bytes_per_job', math.nan):.0f} bytes per entry. The job's event stream and "
+        "result come later, once a worker runs it."
+    )
+    out.append("")
+    return out
+
+
+def profile_section(results: dict[str, Any]) -> list[str]:
+    prof = results.get("profile", {})
+    out = ["## Worker profile", ""]
+    if not prof.get("samples"):
+        out += [f"Not profiled: {prof.get('note', 'no samples')}", ""]
+        return out
+    out.append(
+        f"{prof['tool']} sampling the worker process at {prof['rate']} Hz during {prof['label']} "
+        f"({prof['completions']} completions in {prof['wall']:.1f} s). CPU over that window, from /proc: "
+        + ", ".join(f"{PART_NAMES[p]} {prof['cpu'].get(p, 0):.1f} s" for p in PARTS if prof["cpu"].get(p))
+        + f". py-spy saw {prof['samples']} busy samples = {prof['seconds']:.1f} s of worker Python "
+        f"({prof.get('idle_samples', 0)} more samples of threads blocked in waitpid/epoll/condition "
+        "waits are left out). Samples are taken with `--gil` (the thread holding the GIL); on cores "
+        "this contended they include time the worker waited for a core, so read the shares, not "
+        "the seconds."
+    )
+    out.append("")
+    out.append("Inclusive (a sample counts for every group one of its frames is in):")
+    out.append("")
+    total = prof["samples"]
+    out += table(
+        ["group", "share of worker Python samples"],
+        [[name, f"{count / total:.0%}"] for name, count in prof["groups"]],
+    )
+    out.append("")
+    out.append("Hottest functions by own time:")
+    out.append("")
+    out += table(
+        ["function", "own samples"],
+        [[f"`{name}`", f"{count / total:.1%}"] for name, count in prof["self"]],
+    )
+    out.append("")
+    return out
+
+
+def beyond_section(results: dict[str, Any]) -> list[str]:
+    sat = results.get("saturation", {})
+    cli_cpu = sat.get("cli_cpu_per_completion", math.nan)
+    service = sat.get("cpu_per_completion", math.nan)
+    rest = service - cli_cpu  # worker Python + API + Redis
+    worker = sat.get("worker_cpu_per_completion", math.nan)
+    cores = float(results["meta"]["machine"]["cores"])
+    spawn_cap = cores / service if service else math.nan
+    warm_hi = cores / (0.035 + rest) if rest == rest else math.nan
+    warm_lo = cores / (0.140 + rest) if rest == rest else math.nan
+    best = sat.get("best", {})
+    return [
+        "## Past the spawn-per-job ceiling",
+        "",
+        f"Each completion spawns a fresh Claude Code CLI process: {cli_cpu:.2f} CPU-seconds of CLI per "
+        f"completion at the throughput peak ({best.get('label', 'n/a')}), plus {rest:.3f} s for the rest "
+        f"of the service (worker Python {worker:.3f} s, API, Redis). {cores:.0f} cores therefore cap the "
+        f"service near {spawn_cap:.1f} completions/s (measured {best.get('tput', math.nan):.2f}/s), "
+        "whatever the queue, the API or Redis do, and more worker processes on the same cores add no "
+        "CPU. The worker's own Python (mostly the SDK reading the CLI's messages and the per-token "
+        "event publishing, see the profile) is worth trimming only after the spawn is gone. What "
+        "would move the ceiling:",
+        "",
+        "1. **Warm CLI processes.** Keep long-lived `ClaudeSDKClient` sessions in each worker, one pool "
+        "per (model, system prompt, output schema, max_tokens), and send `/clear` between jobs instead "
+        "of spawning. Measured on this machine (shared/docs/claude-code-cli-facts.md): 0.32 s to "
+        "connect once, then 35-140 ms per query, against ~0.4 s per spawn. If a warm query costs at "
+        f"most its wall time in CPU, {cores:.0f} cores would serve about {warm_lo:.0f}-{warm_hi:.0f} "
+        f"completions/s with the rest of the service as measured, instead of {spawn_cap:.1f}. Jobs "
+        "with history (resumed session transcripts) or structured output need their own pools or keep "
+        "spawning; the pool must also hold back-pressure (GLOBAL_MAX_CLI counts warm processes too, and "
+        "each holds ~100 MB private memory: see Memory).",
+        "2. **The risk: one caller's state reaching another.** A warm process carries the previous "
+        "job's conversation until `/clear` has run, and possibly state outside the conversation (todo "
+        "lists, files in its cwd, anything under CLAUDE_CONFIG_DIR, the session id). A `/clear` that "
+        "fails, is skipped after an error or cancel, or races the next job would put caller A's "
+        "prompt, and any secret in it, into caller B's context.",
+        "3. **Ruling it out.** (a) A canary test against the fake upstream, which records every request "
+        "body: caller A sends a random secret, the same warm process then serves caller B, and the "
+        "test asserts that the secret is nowhere in B's upstream request (exact, not dependent on "
+        "what a model says); repeat it after a success, an upstream error, a cancel, a timeout and an "
+        "inactivity kill. (b) The same check in production code, cheaply: the first upstream turn "
+        "of a pooled job must hold only the new user message (the facts doc shows `/clear` leaves only "
+        "a local-command note), else kill the process and rerun the job on a fresh spawn. (c) Never "
+        "share a process across API keys (pool key includes the caller's owner hash) unless (a) and (b) "
+        "are in place; recycle each process after N jobs and on any error, cancel or timeout. "
+        "(d) Give each warm process its own scratch cwd and CLAUDE_CONFIG_DIR, wiped on recycle.",
+        "",
+    ]

@@ -1,0 +1,1 @@
+"""Helpers the tests share: waiting for a condition, reading streams, starting a LiteLLM proxy."""
