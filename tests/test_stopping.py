@@ -185,7 +185,7 @@ def test_a_killed_serve_takes_its_redis_server_along_and_the_next_start_clears_i
 
     os.kill(serve.pid, signal.SIGKILL)  # no handler runs: only the kernel can stop its children
     assert exit_code(svc, "serve") == -signal.SIGKILL
-    wait_for(lambda: processes_left_behind(tmpdir) == {}, 10, "the redis-server to die with serve")
+    seconds_until(lambda: processes_left_behind(tmpdir) == {}, 10, "the redis-server to die with serve")
 
     svc.start("serve", "serve")  # the next start removes what the killed one left
     svc.wait_ready(timeout=60)

@@ -236,5 +236,5 @@ def test_a_process_over_its_memory_bound_is_recycled_after_its_job(warm_service:
         assert reply.status_code == 200
         assert reply.json()["choices"][0]["message"]["content"] == f"You said: job {i}"  # finished first
         wait_counter(svc, 'lc_warm_processes_recycled_total{reason="memory"}', i + 1)
-    wait_for(lambda: not svc.cli_pids(), 15, "the recycled processes to exit")
+    seconds_until(lambda: not svc.cli_pids(), 15, "the recycled processes to exit")
     assert counter(svc, STARTED) == 2 and counter(svc, HIT) == 0
