@@ -16,10 +16,9 @@ import json
 import time
 from dataclasses import dataclass
 
-from arq.constants import health_check_key_suffix
 from redis.asyncio import Redis
 
-from litellm_claude.jobs import keys
+from litellm_claude.jobs import arq_adapter, keys
 from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.contract import JobError
 
@@ -42,7 +41,7 @@ class WorkerCount:
 
 def health_key(queue: str) -> str:
     """arq's health-check key: refreshed by any worker on the queue, expiring shortly after."""
-    return queue + health_check_key_suffix
+    return arq_adapter.health_key(queue)
 
 
 async def count(redis: Redis, queue: str) -> WorkerCount:

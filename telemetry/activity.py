@@ -18,7 +18,7 @@ from redis.asyncio.client import Pipeline
 
 from litellm_claude.jobs import keys
 from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, ResultEvent
-from litellm_claude.jobs.records import CANCELLED_CODE
+from litellm_claude.jobs.status import CANCELLED_CODE
 
 REPORT_EVERY_S = 5.0
 REPORT_MIN_GAP_S = 0.5
