@@ -11,50 +11,33 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
+from litellm_claude.api.deps import accepting, check_capacity, owned_record, redis_of, settings_of
 from litellm_claude.api.openapi_bodies import json_body
-from litellm_claude.config.settings import Settings
-from litellm_claude.jobs import event_stream, records
-from litellm_claude.jobs.client import JobClient, JobRefused
-from litellm_claude.jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
+from litellm_claude.api.sse import KEEPALIVE, frame
+from litellm_claude.jobs import cancel, follow, records
+from litellm_claude.jobs.contract import ErrorEvent, encode_event
 from litellm_claude.jobs.keys import idempotency
-from litellm_claude.jobs.records import JobRecord, JobState
+from litellm_claude.jobs.records import JobRecord
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
-from litellm_claude.jobs.replicated import ReplicatedWrites
+from litellm_claude.jobs.status import JobState, observe
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
-from litellm_claude.openai_compat.request import ChatCompletionBody, build_job, owner_of
-from litellm_claude.openai_compat.response import completion_object
+from litellm_claude.openai_compat.job_body import JobBody
+from litellm_claude.openai_compat.request import build_job, owner_of
+from litellm_claude.openai_compat.response import completion_object, error_object
 
 router = APIRouter()
 MAX_IDEMPOTENCY_KEY = 255
 CANCEL_WAIT_S = 5.0
 KEEPALIVE_MS = 15_000
-
-
-class JobBody(ChatCompletionBody):
-    """A chat completion body plus OpenAI-style `metadata` (up to 16 short string pairs)."""
-
-    metadata: dict[str, str] | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _check_metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return value
-        if len(value) > 16:
-            raise ValueError("at most 16 metadata pairs")
-        if any(len(k) > 64 or len(v) > 512 for k, v in value.items()):
-            raise ValueError("metadata keys are at most 64 characters, values at most 512")
-        return value
 
 
 class QueueInfo(BaseModel):
@@ -119,64 +102,6 @@ def job_view(record: JobRecord, state: JobState) -> dict[str, Any]:
         error=error_object(state.error) if state.error else None,
     )
     return view.model_dump(mode="json")
-
-
-def error_object(error: JobError) -> dict[str, Any]:
-    """The inner `{"message", "type", "param", "code"}` of an OpenAI-style error."""
-    inner: dict[str, Any] = ApiError.from_job_error(error).body()["error"]
-    return inner
-
-
-# --- Shared helpers (also used by the batch routes) ----------------------------------------------
-
-
-def redis_of(request: Request) -> Redis:
-    redis: Redis = request.app.state.redis
-    return redis
-
-
-def accepting(request: Request) -> AbstractAsyncContextManager[Redis]:
-    """Where to write work that is answered 202: confirmed on replicas first if so configured."""
-    writes: ReplicatedWrites = request.app.state.replicated
-    return writes.connection(redis_of(request))
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def owned_record(request: Request, job_id: str, api_key: str | None) -> JobRecord:
-    """The caller's job, or 404 (someone else's or unknown) / 410 (expired)."""
-    redis = redis_of(request)
-    owner = owner_of(api_key)
-    record = await records.load(redis, job_id)
-    if record is not None and record.job.owner == owner:
-        return record
-    if record is None and await records.expired(redis, job_id, owner):
-        ttl = settings_of(request).result_ttl_s
-        raise ApiError(
-            410,
-            f"Job {job_id} has expired: job results are kept for {ttl} seconds after submission.",
-            param="job_id",
-            code="job_expired",
-        )
-    raise ApiError(
-        404,
-        f"No job with id {job_id!r} (job results are kept for {settings_of(request).result_ttl_s} seconds).",
-        param="job_id",
-        code="job_not_found",
-    )
-
-
-async def check_capacity(request: Request, adding: int) -> None:
-    """503 when `adding` more jobs would take the backlog past MAX_QUEUE_DEPTH."""
-    settings = settings_of(request)
-    client: JobClient = request.app.state.jobs
-    try:
-        await client.check_capacity(settings.queue_name, max_depth=settings.max_queue_depth, adding=adding)
-    except JobRefused as refused:
-        raise ApiError.from_job_error(refused.error) from None
 
 
 def request_hash(body: BaseModel) -> str:
@@ -292,7 +217,7 @@ async def cancel_job(
 ) -> JSONResponse:
     record = await owned_record(request, job_id, api_key)
     redis = redis_of(request)
-    state = await records.observe(redis, record)
+    state = await observe(redis, record.job)
     if state.done:
         raise ApiError(
             409,
@@ -300,8 +225,8 @@ async def cancel_job(
             param="job_id",
             code="job_already_finished",
         )
-    await records.cancel(redis, request.app.state.jobs, record, state, settings_of(request))
-    state = await records.wait_done(redis, record, timeout_s=CANCEL_WAIT_S)
+    await cancel.cancel(redis, record.job, state, settings_of(request))
+    state = await follow.wait_done(redis, record.job, timeout_s=CANCEL_WAIT_S)
     return JSONResponse(job_view(record, state))
 
 
@@ -327,46 +252,22 @@ async def job_events(
 async def _sse(redis: Redis, record: JobRecord, after: str) -> AsyncIterator[bytes]:
     """The job's events; if Redis goes away meanwhile, an error event (resume later with Last-Event-ID)."""
     try:
-        async for frame in _sse_frames(redis, record, after):
-            yield frame
+        async for entry in follow.recorded_events(redis, record.job, after, idle_ms=KEEPALIVE_MS):
+            if entry is None:
+                yield KEEPALIVE
+                continue
+            entry_id, event = entry
+            yield frame(encode_event(event), event=event.type, event_id=entry_id)
     except Exception as exc:
         if not is_redis_down(exc):
             raise
-        event = ErrorEvent(error=redis_unavailable_error())
-        yield _frame(None, event.type, encode_event(event))
-
-
-async def _sse_frames(redis: Redis, record: JobRecord, after: str) -> AsyncIterator[bytes]:
-    state = await records.observe(redis, record)
-    while True:
-        if state.terminal_id and records.stream_key(state.terminal_id) <= records.stream_key(after):
-            return  # resumed after the end
-        lost = state.done and state.terminal_id is None
-        batch = await event_stream.read(redis, record.id, after, block_ms=1 if lost else KEEPALIVE_MS)
-        if not batch:
-            if lost and state.error is not None:
-                # arq dropped the job without a terminal event: say so, without an id to resume from
-                failed = ErrorEvent(attempt=max(1, state.attempts), error=state.error)
-                yield _frame(None, failed.type, encode_event(failed))
-                return
-            yield b": keepalive\n\n"
-            state = await records.observe(redis, record)
-            continue
-        for entry_id, event in batch:
-            after = entry_id
-            yield _frame(entry_id, event.type, encode_event(event))
-            if isinstance(event, ResultEvent | ErrorEvent):
-                return
-
-
-def _frame(entry_id: str | None, kind: str, data: str) -> bytes:
-    head = f"id: {entry_id}\n" if entry_id else ""
-    return f"{head}event: {kind}\ndata: {data}\n\n".encode()
+        failed = ErrorEvent(error=redis_unavailable_error())
+        yield frame(encode_event(failed), event=failed.type)
 
 
 async def _view_response(
     redis: Redis, record: JobRecord, status: int, *, replayed: bool = False
 ) -> JSONResponse:
-    state = await records.observe(redis, record)
+    state = await observe(redis, record.job)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(job_view(record, state), status_code=status, headers=headers)

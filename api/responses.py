@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
 from litellm_claude.api.job_flow import disconnected, limits, wants_bulk
 from litellm_claude.api.openapi_bodies import json_body
+from litellm_claude.api.sse import sse_data
 from litellm_claude.config.settings import Settings
 from litellm_claude.jobs import flow
 from litellm_claude.jobs.client import JobClient
@@ -67,8 +67,7 @@ class _Events:
     def event(self, kind: str, **fields: Any) -> bytes:
         payload = {"type": kind, "sequence_number": self.sequence, **fields}
         self.sequence += 1
-        data = json.dumps(payload, separators=(",", ":"))
-        return f"event: {kind}\ndata: {data}\n\n".encode()
+        return sse_data(payload, event=kind)
 
     def opening(self, model: str) -> Iterator[bytes]:
         snapshot = response_object(self.job, self.body, model=model)

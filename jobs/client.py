@@ -1,31 +1,15 @@
-"""Submit completion jobs and follow their events: the one job client of both front doors."""
+"""The job client of both front doors: refuse early, submit, check capacity, follow or wait."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from arq import ArqRedis
-from arq.constants import abort_jobs_ss
 
-from litellm_claude.jobs import event_stream, keys
-from litellm_claude.jobs.contract import (
-    AnyEvent,
-    CompletionJob,
-    DeltaEvent,
-    ErrorEvent,
-    JobError,
-    ResultEvent,
-    StartedEvent,
-)
+from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
+from litellm_claude.jobs.follow import JobEvents, timeout_error
+from litellm_claude.jobs.queue import enqueue
 from litellm_claude.jobs.workers import LiveWorkers, no_worker_error
-
-MAX_BLOCK_MS = 15_000
-INTERACTIVE_LEAD_S = 86_400.0
-# arq drops a job still queued after this; a waiting caller cancels its job long before.
-QUEUED_JOB_TTL_S = 86_400.0
 
 
 class JobRefused(Exception):
@@ -36,76 +20,9 @@ class JobRefused(Exception):
         self.error = error
 
 
-@dataclass(slots=True)
-class JobEvents:
-    """A job's events as they arrive; ends after the terminal event.
-
-    Only the latest attempt counts. If a worker died mid-answer and the job was
-    run again, the text already delivered is not delivered twice: the new
-    attempt's deltas are matched against it and only what is new is yielded
-    (or an error, if the new answer differs from what was already sent).
-    """
-
-    client: JobClient
-    job_id: str
-    deadline: float
-    start_deadline: float | None = None
-    after: str = "0-0"
-    attempt: int = 0
-    started: bool = False
-    _sent: str = ""
-    _replay: str = ""
-
-    def __aiter__(self) -> AsyncIterator[AnyEvent]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[AnyEvent]:
-        redis = self.client.redis
-        while True:
-            now = time.monotonic()
-            limit = self.deadline if self.started or self.start_deadline is None else self.start_deadline
-            remaining_ms = int((min(limit, self.deadline) - now) * 1000)
-            if remaining_ms <= 0:
-                error = timeout_error() if self.started or limit == self.deadline else queue_timeout_error()
-                yield ErrorEvent(attempt=self.attempt, error=error)
-                return
-            batch = await event_stream.read(
-                redis, self.job_id, self.after, block_ms=min(remaining_ms, MAX_BLOCK_MS)
-            )
-            for entry_id, event in batch:
-                self.after = entry_id
-                out = self._admit(event)
-                if out is None:
-                    continue
-                yield out
-                if isinstance(out, ResultEvent | ErrorEvent):
-                    return
-
-    def _admit(self, event: AnyEvent) -> AnyEvent | None:
-        if event.attempt < self.attempt:
-            return None  # a crashed earlier attempt: never mix its events into this one
-        if event.attempt > self.attempt:
-            self.attempt = event.attempt
-            self._replay = self._sent  # text the caller already has
-        if isinstance(event, StartedEvent):
-            self.started = True
-        if not isinstance(event, DeltaEvent) or not self._replay:
-            if isinstance(event, DeltaEvent):
-                self._sent += event.text
-            return event
-        # Re-run after a crash: skip the part of the answer already delivered.
-        overlap = min(len(self._replay), len(event.text))
-        if event.text[:overlap] != self._replay[:overlap]:
-            return ErrorEvent(attempt=event.attempt, error=interrupted_error())
-        self._replay = self._replay[overlap:]
-        rest = event.text[overlap:]
-        if not rest:
-            return None
-        self._sent += rest
-        return DeltaEvent(attempt=event.attempt, text=rest, model=event.model)
-
-
 class JobClient:
+    """One Redis connection's view of the queue: submit through `jobs.queue`, follow through `jobs.follow`."""
+
     def __init__(self, redis: ArqRedis) -> None:
         self.redis = redis
         self.workers = LiveWorkers(redis)
@@ -116,20 +33,10 @@ class JobClient:
             raise JobRefused(no_worker_error(queue))
 
     async def submit(self, job: CompletionJob, *, max_depth: int | None = None) -> CompletionJob:
-        """Enqueue `job`; refuse it (503 + Retry-After) when the backlog is past `max_depth`."""
+        """Enqueue `job` and wake a worker; refuse it (503) when the backlog is past `max_depth`."""
         if max_depth is not None:
             await self.check_capacity(job.queue, max_depth=max_depth)
-        enqueued = await self.redis.enqueue_job(
-            keys.WORKER_FUNCTION,
-            job.model_dump(mode="json"),
-            _job_id=job.id,
-            _queue_name=job.queue,
-            _defer_until=queue_position(job),
-            _expires=QUEUED_JOB_TTL_S,
-        )
-        if enqueued is not None:
-            await self._wake_a_worker(job.queue)
-        if enqueued is None:
+        if not await enqueue(self.redis, job):
             raise JobRefused(
                 JobError(
                     type="invalid_request_error",
@@ -139,14 +46,6 @@ class JobClient:
                 )
             )
         return job
-
-    async def _wake_a_worker(self, queue: str) -> None:
-        """One token for an idle worker blocked on the wake-up list (see worker/wakeup.py)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(keys.wakeup(queue), b"1")
-            pipe.ltrim(keys.wakeup(queue), 0, 63)
-            pipe.expire(keys.wakeup(queue), 60)
-            await pipe.execute()
 
     def events(
         self,
@@ -184,50 +83,3 @@ class JobClient:
             if isinstance(event, ResultEvent | ErrorEvent):
                 return event
         return ErrorEvent(error=timeout_error())  # pragma: no cover - events() always ends terminal
-
-    async def cancel(self, job: CompletionJob) -> None:
-        """Stop a job: a queued one never runs, a running one has its CLI process killed."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.cancel(job.id), b"1", ex=int(job.timeout_s) + 60)
-            # arq's own abort set: the worker cancels the job's task on its next poll.
-            pipe.zadd(abort_jobs_ss, {job.id: int(time.time() * 1000)})
-            await pipe.execute()
-
-
-def queue_position(job: CompletionJob) -> datetime:
-    """The job's score in arq's queue (a sorted set read oldest first).
-
-    Interactive jobs are scored a day earlier than their arrival, so any waiting
-    interactive request runs before all queued bulk work, in arrival order among
-    its own kind.
-    """
-    lead = INTERACTIVE_LEAD_S if job.priority == "interactive" else 0.0
-    return datetime.fromtimestamp(job.created - lead, tz=UTC)
-
-
-def timeout_error() -> JobError:
-    return JobError(
-        type="timeout_error",
-        code="timeout",
-        message="The completion did not finish within the request timeout.",
-        status=504,
-    )
-
-
-def queue_timeout_error() -> JobError:
-    return JobError(
-        type="service_unavailable_error",
-        code="queue_timeout",
-        message="All workers are busy and the request waited too long to start; retry later.",
-        status=503,
-        retry_after=10.0,
-    )
-
-
-def interrupted_error() -> JobError:
-    return JobError(
-        type="api_error",
-        code="stream_interrupted",
-        message="A worker failed mid-answer and the retried answer differs from what was streamed.",
-        status=502,
-    )

@@ -6,6 +6,8 @@ so a caller that arrives late (or reconnects) still sees every event in order.
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 
 from litellm_claude.jobs import keys
@@ -42,10 +44,17 @@ async def read(
     reply = await redis.xread({keys.events(job_id): after}, count=count, block=max(block_ms, 1))
     out: list[tuple[str, AnyEvent]] = []
     for _stream, entries in reply or []:
-        for entry_id, fields in entries:
-            raw = fields.get(FIELD) or fields.get(FIELD.decode())
-            if raw is None:
-                continue
-            eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
-            out.append((eid, decode_event(raw)))
+        out.extend(decode_entries(entries))
+    return out
+
+
+def decode_entries(entries: list[tuple[Any, dict[Any, Any]]] | None) -> list[tuple[str, AnyEvent]]:
+    """(stream id, event) pairs of raw XREAD/XRANGE entries; entries without an event are skipped."""
+    out: list[tuple[str, AnyEvent]] = []
+    for entry_id, fields in entries or []:
+        raw = fields.get(FIELD) or fields.get(FIELD.decode())
+        if raw is None:
+            continue
+        eid = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        out.append((eid, decode_event(raw)))
     return out

@@ -12,20 +12,16 @@ behind is cancelled once Redis is back.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass
 
-from litellm_claude.jobs.client import AnyEvent, JobClient, JobRefused
-from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
+from litellm_claude.jobs.cancel import stop, stop_soon, stop_until_done
+from litellm_claude.jobs.client import JobClient, JobRefused
+from litellm_claude.jobs.contract import AnyEvent, CompletionJob, ErrorEvent, JobError, ResultEvent
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
 
-log = logging.getLogger(__name__)
 # Errors after which the job may still be running and must be stopped.
 ABANDONED_CODES = frozenset({"timeout", "queue_timeout", "redis_unavailable"})
-CANCEL_RETRY_S = (0.5, 1.0, 2.0, 5.0)
-_background: set[asyncio.Task[None]] = set()
 
 
 class JobFailed(Exception):
@@ -52,7 +48,7 @@ async def submit(client: JobClient, job: CompletionJob, limits: Limits) -> None:
     except Exception as exc:
         if not is_redis_down(exc):
             raise
-        cancel_soon(client, job)  # the submit may have reached Redis before it went away
+        stop_soon(client.redis, job)  # the submit may have reached Redis before it went away
         raise JobFailed(redis_unavailable_error()) from exc
 
 
@@ -73,14 +69,14 @@ async def result(
         await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
     except asyncio.CancelledError:
         waiting.cancel()
-        cancel_soon(client, job)
+        stop_soon(client.redis, job)
         raise
     finally:
         if watcher is not None:
             watcher.cancel()
     if not waiting.done():
         waiting.cancel()
-        await client.cancel(job)
+        await stop(client.redis, job)
         raise JobFailed(client_gone_error())
     try:
         final = waiting.result()
@@ -90,9 +86,9 @@ async def result(
         final = ErrorEvent(error=redis_unavailable_error())
     if isinstance(final, ErrorEvent):
         if final.error.code == "redis_unavailable":
-            cancel_soon(client, job)  # retried in the background until Redis is back
+            stop_soon(client.redis, job)  # retried in the background until Redis is back
         elif final.error.code in ABANDONED_CODES:
-            await client.cancel(job)  # before the caller hears of it: the job must never start now
+            await stop(client.redis, job)  # before the caller hears of it: the job must never start now
         raise JobFailed(final.error)
     return final
 
@@ -133,32 +129,9 @@ async def follow(
         if watcher is not None:
             watcher.cancel()
         if not finished:
-            cancel_soon(client, job)
+            stop_soon(client.redis, job)
 
 
 async def _cancel_when(gone: Awaitable[object], client: JobClient, job: CompletionJob) -> None:
     await gone
-    await _cancel_until_done(client, job)
-
-
-def cancel_soon(client: JobClient, job: CompletionJob) -> None:
-    """Cancel from a task of its own: the caller's task may itself be being cancelled."""
-    task = asyncio.get_running_loop().create_task(_cancel_until_done(client, job))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
-async def _cancel_until_done(client: JobClient, job: CompletionJob) -> None:
-    """Cancel; while Redis is away, try again (with backoff) until it is back or the job's time is up."""
-    deadline = time.monotonic() + job.timeout_s
-    attempt = 0
-    while True:
-        try:
-            await client.cancel(job)
-            return
-        except Exception as exc:
-            if not is_redis_down(exc) or time.monotonic() > deadline:
-                log.warning("could not cancel job %s: %s", job.id, type(exc).__name__)
-                return
-        await asyncio.sleep(CANCEL_RETRY_S[min(attempt, len(CANCEL_RETRY_S) - 1)])
-        attempt += 1
+    await stop_until_done(client.redis, job)

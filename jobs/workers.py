@@ -19,11 +19,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from arq.constants import health_check_key_suffix
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from litellm_claude.jobs import keys
+from litellm_claude.jobs import arq_adapter, keys
 from litellm_claude.jobs.contract import JobError
 
 REPORT_EVERY_S = 2.0
@@ -74,7 +73,7 @@ class WorkerCount:
 
 def health_key(queue: str) -> str:
     """arq's health-check key: refreshed by any worker on the queue, expiring shortly after."""
-    return queue + health_check_key_suffix
+    return arq_adapter.health_key(queue)
 
 
 def _now_ms() -> int:

@@ -1,10 +1,11 @@
-"""Job events as OpenAI objects: `chat.completion`, `chat.completion.chunk`, usage."""
+"""Job events as OpenAI objects: `chat.completion`, `chat.completion.chunk`, usage, error."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litellm_claude.jobs.contract import CompletionJob, ResultEvent, Usage
+from litellm_claude.jobs.contract import CompletionJob, JobError, ResultEvent, Usage
+from litellm_claude.openai_compat.errors import ApiError
 
 
 def completion_id(job: CompletionJob) -> str:
@@ -65,3 +66,9 @@ def chunk_object(
     if usage is not None:
         chunk["usage"] = usage_object(usage)
     return chunk
+
+
+def error_object(error: JobError) -> dict[str, Any]:
+    """The inner `{"message", "type", "param", "code"}` of an OpenAI-style error."""
+    inner: dict[str, Any] = ApiError.from_job_error(error).body()["error"]
+    return inner

@@ -1,6 +1,6 @@
 """`claude-code/<model>` for LiteLLM: each call is a job on the service's queue, like `api/chat.py`.
 
-Submit, wait and stream go through the shared `JobClient`; request validation and
+Submit, wait and stream go through the shared `jobs.flow`; request validation and
 translation through `openai_compat` (`ChatCompletionBody`, `build_job`), answers
 through `openai_compat.response`. Only the LiteLLM shapes are built here.
 """

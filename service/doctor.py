@@ -24,10 +24,10 @@ from typing import Literal, TextIO
 from urllib.parse import urlsplit
 
 import redis
-from arq.constants import health_check_key_suffix
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import cli_config_dir, load_signins, signin_sources
+from litellm_claude.jobs import arq_adapter
 from litellm_claude.jobs.accounts import AccountState, iso, read_accounts
 from litellm_claude.jobs.connection import async_client, sync_client, sync_reply
 from litellm_claude.jobs.redis_url import RedisUrlError
@@ -125,7 +125,7 @@ def queue_names(settings: Settings) -> list[str]:
 
 def health_key(queue: str) -> str:
     """arq keeps one health-check key per queue, refreshed by any worker on it, expiring after it."""
-    return queue + health_check_key_suffix
+    return arq_adapter.health_key(queue)
 
 
 def check_workers(client: redis.Redis, settings: Settings) -> list[CheckResult]:

@@ -43,7 +43,7 @@ class DropPriorityLead(logging.Filter):
     """arq's "job started" line says `delayed=86400.00s` for every interactive job.
 
     Interactive jobs are scored a day before their arrival so they run ahead of bulk work
-    (`jobs.client.queue_position`); nothing is really deferred. The line's first figure
+    (`jobs.queue.queue_position`); nothing is really deferred. The line's first figure
     (seconds since enqueue) is the true wait, so the misleading suffix is dropped.
     """
 

@@ -17,7 +17,7 @@ from redis.asyncio.client import Pipeline
 
 from litellm_claude.jobs import keys
 from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, ResultEvent
-from litellm_claude.jobs.records import CANCELLED_CODE
+from litellm_claude.jobs.status import CANCELLED_CODE
 
 FAILURES_KEPT = 200
 FAILURES_TTL_S = 86_400

@@ -20,11 +20,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from arq.constants import health_check_key_suffix, in_progress_key_prefix
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs import arq_adapter, event_stream, keys
 from litellm_claude.jobs.accounts import read_accounts
 from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.workers import WorkerReport, live_reports
@@ -148,12 +147,12 @@ async def take_snapshot(
 async def _queue(redis: Redis, queue: str, now: float) -> QueueState:
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zrange(queue, 0, -1, withscores=True)
-        pipe.exists(queue + health_check_key_suffix)
+        pipe.exists(arq_adapter.health_key(queue))
         entries, heartbeat = await pipe.execute()
     ids = [member.decode() if isinstance(member, bytes) else str(member) for member, _ in entries]
     async with redis.pipeline(transaction=False) as pipe:
         for job_id in ids:
-            pipe.exists(in_progress_key_prefix + job_id)
+            pipe.exists(arq_adapter.in_progress_key(job_id))
         held = await pipe.execute() if ids else []
     waiting_scores = [score for (_, score), busy in zip(entries, held, strict=True) if not busy]
     oldest = min(waiting_scores) if waiting_scores else None

@@ -14,9 +14,8 @@ import pytest
 import redis
 
 from litellm_claude.fake_anthropic import FakeUpstream
-from litellm_claude.jobs import records
 from litellm_claude.jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
-from litellm_claude.jobs.records import derive
+from litellm_claude.jobs.status import cancelled_error, derive
 from tests.conftest import API_KEY, Service, start_service
 from tests.helpers import waiting
 
@@ -97,7 +96,7 @@ def test_status_is_derived_from_events() -> None:
     started = StartedEvent(model="claude-sonnet", attempt=1)
     retried = StartedEvent(model="claude-sonnet", attempt=2)
     result = ResultEvent(text="hi", model="claude-sonnet", attempt=2)
-    cancelled = ErrorEvent(attempt=1, error=records.cancelled_error())
+    cancelled = ErrorEvent(attempt=1, error=cancelled_error())
     assert derive([], in_queue=True, position=3, depth=9).status == "queued"
     assert derive([], in_queue=True, position=3, depth=9).position == 3
     running = derive([("1000-0", started), ("1500-0", DeltaEvent(text="h"))], in_queue=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litellm_claude.jobs.client import JobEvents
 from litellm_claude.jobs.contract import DeltaEvent, ErrorEvent, ResultEvent, StartedEvent
+from litellm_claude.jobs.follow import JobEvents
 
 
 def admit_all(events: list[Any]) -> list[Any]:

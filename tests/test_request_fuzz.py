@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from litellm_claude.api.jobs import JobBody
 from litellm_claude.config.settings import Settings
 from litellm_claude.jobs import codec
 from litellm_claude.jobs.contract import CompletionJob
 from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
+from litellm_claude.openai_compat.job_body import JobBody
 from litellm_claude.openai_compat.json_guard import check_json, load_json
 from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 from litellm_claude.openai_compat.responses_api import ResponsesBody, build_response_job

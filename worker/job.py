@@ -10,14 +10,12 @@ import time
 from typing import Any
 
 from arq import Retry
-from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import SignIn
-from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs import arq_adapter, event_stream, keys
 from litellm_claude.jobs.accounts import clear_cooldown, read_accounts, record_readings, set_cooldown
-from litellm_claude.jobs.client import QUEUED_JOB_TTL_S
 from litellm_claude.jobs.contract import (
     CompletionJob,
     DeltaEvent,
@@ -26,6 +24,7 @@ from litellm_claude.jobs.contract import (
     ResultEvent,
     StartedEvent,
 )
+from litellm_claude.jobs.queue import QUEUED_JOB_TTL_S
 from litellm_claude.jobs.redis_down import is_redis_down
 from litellm_claude.jobs.windows import family
 from litellm_claude.telemetry import activity, log_context
@@ -234,7 +233,7 @@ async def _hold_in_progress(redis: Redis, job_id: str, lease_s: float) -> None:
     arq keeps it for the whole job timeout; if this worker dies, a short lease
     lets another worker pick the job up again within `lease_s` instead.
     """
-    key = in_progress_key_prefix + job_id
+    key = arq_adapter.in_progress_key(job_id)
     while True:
         try:
             await redis.pexpire(key, int(lease_s * 1000))

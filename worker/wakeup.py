@@ -1,9 +1,9 @@
 """Start a queued job at once instead of at the worker's next queue poll.
 
 arq workers find jobs by polling the queue. Each submit also pushes a token to a
-Redis list (`JobClient.submit`); an idle worker blocks on that list (BLPOP) and, when woken, runs
-arq's own `start_jobs` on the jobs now due, which is safe to call beside the
-poll loop (arq takes each job under a WATCH on its in-progress key). Polling
+Redis list (`jobs.queue`, in the job's own transaction); an idle worker blocks on
+that list (BLPOP) and, when woken, runs arq's own `start_jobs` on the jobs now due,
+which is safe to call beside the poll loop (arq takes each job under a WATCH on its in-progress key). Polling
 stays as the fallback, so a lost token only costs one poll interval.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from arq import Worker
-from arq.utils import timestamp_ms
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from litellm_claude.jobs import keys
+from litellm_claude.jobs import arq_adapter, keys
 from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.redis_down import is_redis_down
 
@@ -36,7 +36,7 @@ async def wake_on_submit(worker: Worker, redis: Redis) -> None:
         try:
             if not worker.allow_pick_jobs:
                 return  # draining: no new job
-            if worker.job_counter >= worker.max_jobs or worker._pool is None:
+            if worker.job_counter >= worker.max_jobs or not arq_adapter.connected(worker):
                 await asyncio.sleep(0.05)  # busy or not started: the poll loop will take it
                 continue
             if not await reply(redis.blpop([key], timeout=WAIT_S)):
@@ -47,7 +47,7 @@ async def wake_on_submit(worker: Worker, redis: Redis) -> None:
             due = await worker.pool.zrangebyscore(
                 worker.queue_name,
                 min=float("-inf"),
-                max=timestamp_ms(),
+                max=int(time.time() * 1000),
                 start=0,
                 num=worker.queue_read_limit,
             )
