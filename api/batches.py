@@ -23,7 +23,7 @@ from litellm_claude.api.body import parse_body
 from litellm_claude.api.jobs import JobBody, accepting, check_capacity, error_object, redis_of, settings_of
 from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.config.settings import Settings
-from litellm_claude.jobs import keys, records
+from litellm_claude.jobs import errors, keys, records
 from litellm_claude.jobs.contract import JobError
 from litellm_claude.jobs.records import JobRecord, JobState
 from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
@@ -103,10 +103,7 @@ def build_items(
             body = _validate(raw)
             job = build_job(body, settings=settings, api_key=api_key, bulk=True)
         except ApiError as exc:
-            error = JobError(
-                type=exc.type, message=exc.message, status=exc.status, code=exc.code, param=exc.param
-            )
-            items.append(BatchItem(index=index, custom_id=custom_id, error=error))
+            items.append(BatchItem(index=index, custom_id=custom_id, error=exc.to_job_error()))
             continue
         record = records.new_record(
             job, settings, metadata=body.metadata, batch_id=batch_id, custom_id=custom_id
@@ -159,8 +156,7 @@ def _item_view(item: BatchItem, job: tuple[JobRecord, JobState] | None) -> ItemV
     if item.error is not None:
         return ItemView(**base, status="failed", error=error_object(item.error))
     if job is None:
-        expired = JobError(type="invalid_request_error", code="job_expired", message="Expired.", status=410)
-        return ItemView(**base, status="failed", error=error_object(expired))
+        return ItemView(**base, status="failed", error=error_object(errors.BATCH_JOB_EXPIRED.error()))
     record, state = job
     return ItemView(
         **base,

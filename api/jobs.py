@@ -23,7 +23,7 @@ from litellm_claude.api.auth import require_api_key
 from litellm_claude.api.body import parse_body
 from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.config.settings import Settings
-from litellm_claude.jobs import event_stream, records
+from litellm_claude.jobs import errors, event_stream, records
 from litellm_claude.jobs.client import JobClient, JobRefused
 from litellm_claude.jobs.contract import ErrorEvent, JobError, ResultEvent, encode_event
 from litellm_claude.jobs.keys import idempotency
@@ -123,8 +123,7 @@ def job_view(record: JobRecord, state: JobState) -> dict[str, Any]:
 
 def error_object(error: JobError) -> dict[str, Any]:
     """The inner `{"message", "type", "param", "code"}` of an OpenAI-style error."""
-    inner: dict[str, Any] = ApiError.from_job_error(error).body()["error"]
-    return inner
+    return errors.error_object(error)
 
 
 # --- Shared helpers (also used by the batch routes) ----------------------------------------------
@@ -153,20 +152,10 @@ async def owned_record(request: Request, job_id: str, api_key: str | None) -> Jo
     record = await records.load(redis, job_id)
     if record is not None and record.job.owner == owner:
         return record
+    ttl = settings_of(request).result_ttl_s
     if record is None and await records.expired(redis, job_id, owner):
-        ttl = settings_of(request).result_ttl_s
-        raise ApiError(
-            410,
-            f"Job {job_id} has expired: job results are kept for {ttl} seconds after submission.",
-            param="job_id",
-            code="job_expired",
-        )
-    raise ApiError(
-        404,
-        f"No job with id {job_id!r} (job results are kept for {settings_of(request).result_ttl_s} seconds).",
-        param="job_id",
-        code="job_not_found",
-    )
+        raise ApiError.of(errors.JOB_EXPIRED, param="job_id", job_id=job_id, ttl=ttl)
+    raise ApiError.of(errors.JOB_NOT_FOUND, param="job_id", job_id=job_id, ttl=ttl)
 
 
 async def check_capacity(request: Request, adding: int) -> None:

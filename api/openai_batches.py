@@ -25,7 +25,7 @@ from litellm_claude.api.batches import BatchRecord, build_items, item_states
 from litellm_claude.api.body import parse_body, read_body
 from litellm_claude.api.jobs import accepting, check_capacity, error_object, redis_of, settings_of
 from litellm_claude.api.openapi_bodies import json_body, multipart_body
-from litellm_claude.jobs import keys, records
+from litellm_claude.jobs import errors, keys, records
 from litellm_claude.jobs.contract import JobError
 from litellm_claude.jobs.records import JobRecord, JobState
 from litellm_claude.openai_compat.batch_files import (
@@ -390,9 +390,7 @@ def _outcome(rejected: JobError | None, job: tuple[JobRecord, JobState] | None) 
     if rejected is not None:
         return rejected.status, None, {"error": error_object(rejected)}
     if job is None:
-        gone = JobError(
-            type="api_error", code="job_expired", message="The request's job expired.", status=410
-        )
+        gone = errors.BATCH_JOB_EXPIRED.error()
         return gone.status, None, {"error": error_object(gone)}
     record, state = job
     if not state.done:

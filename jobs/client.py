@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from arq import ArqRedis
 from arq.constants import abort_jobs_ss
 
-from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs import errors, event_stream, keys
 from litellm_claude.jobs.contract import (
     AnyEvent,
     CompletionJob,
@@ -130,14 +130,7 @@ class JobClient:
         if enqueued is not None:
             await self._wake_a_worker(job.queue)
         if enqueued is None:
-            raise JobRefused(
-                JobError(
-                    type="invalid_request_error",
-                    code="duplicate_job",
-                    message=f"Job {job.id} already exists.",
-                    status=409,
-                )
-            )
+            raise JobRefused(errors.DUPLICATE_JOB.error(job_id=job.id))
         return job
 
     async def _wake_a_worker(self, queue: str) -> None:
@@ -163,15 +156,7 @@ class JobClient:
     async def check_capacity(self, queue: str, *, max_depth: int, adding: int = 1) -> None:
         """Refuse (503 + Retry-After) when `adding` more jobs would take the backlog past `max_depth`."""
         if await self.queue_depth(queue) + adding > max_depth:
-            raise JobRefused(
-                JobError(
-                    type="service_unavailable_error",
-                    code="queue_full",
-                    message="The service is at capacity; retry later.",
-                    status=503,
-                    retry_after=30.0,
-                )
-            )
+            raise JobRefused(errors.QUEUE_FULL.error())
 
     async def queue_depth(self, queue: str) -> int:
         return int(await self.redis.zcard(queue))
@@ -206,28 +191,12 @@ def queue_position(job: CompletionJob) -> datetime:
 
 
 def timeout_error() -> JobError:
-    return JobError(
-        type="timeout_error",
-        code="timeout",
-        message="The completion did not finish within the request timeout.",
-        status=504,
-    )
+    return errors.TIMEOUT.error()
 
 
 def queue_timeout_error() -> JobError:
-    return JobError(
-        type="service_unavailable_error",
-        code="queue_timeout",
-        message="All workers are busy and the request waited too long to start; retry later.",
-        status=503,
-        retry_after=10.0,
-    )
+    return errors.QUEUE_TIMEOUT.error()
 
 
 def interrupted_error() -> JobError:
-    return JobError(
-        type="api_error",
-        code="stream_interrupted",
-        message="A worker failed mid-answer and the retried answer differs from what was streamed.",
-        status=502,
-    )
+    return errors.STREAM_INTERRUPTED.error()

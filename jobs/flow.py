@@ -17,13 +17,14 @@ import time
 from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.client import AnyEvent, JobClient, JobRefused
 from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
 
 log = logging.getLogger(__name__)
 # Errors after which the job may still be running and must be stopped.
-ABANDONED_CODES = frozenset({"timeout", "queue_timeout", "redis_unavailable"})
+ABANDONED_CODES = frozenset({errors.TIMEOUT.code, errors.QUEUE_TIMEOUT.code, errors.REDIS_UNAVAILABLE.code})
 CANCEL_RETRY_S = (0.5, 1.0, 2.0, 5.0)
 _background: set[asyncio.Task[None]] = set()
 
@@ -89,7 +90,7 @@ async def result(
             raise
         final = ErrorEvent(error=redis_unavailable_error())
     if isinstance(final, ErrorEvent):
-        if final.error.code == "redis_unavailable":
+        if final.error.code == errors.REDIS_UNAVAILABLE.code:
             cancel_soon(client, job)  # retried in the background until Redis is back
         elif final.error.code in ABANDONED_CODES:
             await client.cancel(job)  # before the caller hears of it: the job must never start now
@@ -98,12 +99,7 @@ async def result(
 
 
 def client_gone_error() -> JobError:
-    return JobError(
-        type="invalid_request_error",
-        code="client_disconnected",
-        message="The client closed the connection before the answer was ready; the job was cancelled.",
-        status=499,
-    )
+    return errors.CLIENT_DISCONNECTED.error()
 
 
 async def follow(

@@ -27,7 +27,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from litellm_claude.config.settings import Settings
-from litellm_claude.jobs import codec, event_stream, keys
+from litellm_claude.jobs import codec, errors, event_stream, keys
 from litellm_claude.jobs.client import JobClient, queue_position
 from litellm_claude.jobs.contract import (
     AnyEvent,
@@ -42,7 +42,7 @@ JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 JOB_ID_RE = re.compile(r"^job_[0-9a-f]{32}$")
 STREAM_ID_RE = re.compile(r"^\d+-\d+$")
-CANCELLED_CODE = "job_cancelled"
+CANCELLED_CODE = errors.JOB_CANCELLED.code
 _READ_CHUNK = 200
 
 
@@ -151,18 +151,12 @@ def _ended(
 
 
 def lost_error() -> JobError:
-    return JobError(
-        type="api_error",
-        code="job_lost",
-        message="The job ended without a result: its worker failed repeatedly or it expired "
-        "before a worker could start it. Submit it again.",
-        status=500,
-    )
+    return errors.JOB_LOST.error()
 
 
 def cancelled_error() -> JobError:
     """The same error the worker publishes when it stops a cancelled job."""
-    return JobError(type="cancelled", code=CANCELLED_CODE, message="The job was cancelled.", status=499)
+    return errors.JOB_CANCELLED.error()
 
 
 # --- Writing ------------------------------------------------------------------------------------

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from arq.constants import health_check_key_suffix
 from redis.asyncio import Redis
 
-from litellm_claude.jobs import keys
+from litellm_claude.jobs import errors, keys
 from litellm_claude.jobs.connection import reply
 from litellm_claude.jobs.contract import JobError
 
 POSITIVE_CACHE_S = 1.0
-RETRY_AFTER_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +61,7 @@ async def count(redis: Redis, queue: str) -> WorkerCount:
 
 def no_worker_error(queue: str) -> JobError:
     """503 for a queue no worker consumes: the fix is almost always a mismatched setting."""
-    return JobError(
-        type="service_unavailable_error",
-        code="no_worker",
-        message=(
-            f"No worker consumes queue {queue!r}: nothing would answer this request. Start a worker "
-            "(`litellm-claude worker`), or give this front door the same REDIS_URL and QUEUE_NAME "
-            "as the workers."
-        ),
-        status=503,
-        retry_after=RETRY_AFTER_S,
-    )
+    return errors.NO_WORKER.error(queue=queue)
 
 
 class LiveWorkers:
