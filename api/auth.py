@@ -6,6 +6,7 @@ import hmac
 
 from fastapi import Request
 
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.errors import ApiError
 
 
@@ -24,16 +25,9 @@ async def require_api_key(request: Request) -> str | None:
     if not allowed:
         return key
     if key is None:
-        raise ApiError(
-            401,
-            "You didn't provide an API key. Send it as `Authorization: Bearer <key>`.",
-            type="invalid_request_error",
-            code="missing_api_key",
-        )
+        raise ApiError.of(errors.MISSING_API_KEY)
     if not any(hmac.compare_digest(key.encode(), k.encode()) for k in allowed):
-        raise ApiError(
-            401, "Incorrect API key provided.", type="invalid_request_error", code="invalid_api_key"
-        )
+        raise ApiError.of(errors.INVALID_API_KEY)
     return key
 
 

@@ -14,6 +14,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.errors import ApiError, from_validation_errors, invalid_request
 from litellm_claude.openai_compat.json_guard import check_json, load_json
 
@@ -24,11 +25,7 @@ DRAIN_BYTES = 64 * 1024 * 1024
 
 
 def body_too_large(max_bytes: int) -> ApiError:
-    return ApiError(
-        413,
-        f"The request body is too large: at most {max_bytes} bytes are accepted.",
-        code="request_too_large",
-    )
+    return ApiError.of(errors.REQUEST_TOO_LARGE, max_bytes=max_bytes)
 
 
 async def read_body(
@@ -54,9 +51,7 @@ async def read_body(
         error = too_large() if too_large else body_too_large(max_bytes)
         error.close_connection = not await _drain(stream, declared)
     except ClientDisconnect:
-        raise ApiError(
-            400, "The client disconnected while sending the body.", code="client_disconnected"
-        ) from None
+        raise ApiError.of(errors.BODY_INTERRUPTED) from None
     raise error
 
 

@@ -15,10 +15,9 @@ from litellm_claude.api.body import parse_body
 from litellm_claude.api.job_flow import disconnected, limits, wants_bulk
 from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.api.sse import DONE, sse_data
-from litellm_claude.jobs import flow
+from litellm_claude.jobs import errors, flow
 from litellm_claude.jobs.client import JobClient
 from litellm_claude.jobs.contract import CompletionJob, DeltaEvent, ResultEvent, StartedEvent
-from litellm_claude.openai_compat.errors import ApiError
 from litellm_claude.openai_compat.request import ChatCompletionBody, build_job
 from litellm_claude.openai_compat.response import chunk_object, completion_object
 from litellm_claude.telemetry import log_context
@@ -71,7 +70,7 @@ async def _chunks(
                 if include_usage:
                     yield sse_data(chunk_object(job, event.model, {}, usage=event.usage, with_choice=False))
             else:
-                yield sse_data(ApiError.from_job_error(event.error).body())
+                yield sse_data(errors.error_body(event.error))
     yield DONE
 
 

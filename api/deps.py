@@ -8,7 +8,7 @@ from fastapi import Request
 from redis.asyncio import Redis
 
 from litellm_claude.config.settings import Settings
-from litellm_claude.jobs import records
+from litellm_claude.jobs import errors, records
 from litellm_claude.jobs.client import JobClient, JobRefused
 from litellm_claude.jobs.records import JobRecord
 from litellm_claude.jobs.replicated import ReplicatedWrites
@@ -42,22 +42,12 @@ async def owned_record(request: Request, job_id: str, api_key: str | None) -> Jo
     redis = redis_of(request)
     owner = owner_of(api_key)
     record = await records.load(redis, job_id)
+    ttl = settings_of(request).result_ttl_s
     if record is not None and record.job.owner == owner:
         return record
     if record is None and await records.expired(redis, job_id, owner):
-        ttl = settings_of(request).result_ttl_s
-        raise ApiError(
-            410,
-            f"Job {job_id} has expired: job results are kept for {ttl} seconds after submission.",
-            param="job_id",
-            code="job_expired",
-        )
-    raise ApiError(
-        404,
-        f"No job with id {job_id!r} (job results are kept for {settings_of(request).result_ttl_s} seconds).",
-        param="job_id",
-        code="job_not_found",
-    )
+        raise ApiError.of(errors.JOB_EXPIRED, param="job_id", job_id=job_id, ttl=ttl)
+    raise ApiError.of(errors.JOB_NOT_FOUND, param="job_id", job_id=job_id, ttl=ttl)
 
 
 async def check_capacity(request: Request, adding: int) -> None:

@@ -11,12 +11,15 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.flow import JobFailed
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
 from litellm_claude.jobs.replicated import NotReplicated
-from litellm_claude.openai_compat.errors import ApiError, error_body, from_validation_errors
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
 
 log = logging.getLogger(__name__)
+# Starlette's own HTTP errors (unknown route, wrong method, body too large): their code by status.
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: errors.REQUEST_TOO_LARGE.code}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -45,8 +48,8 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
 
 async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
     kind = "invalid_request_error" if exc.status_code < 500 else "api_error"
-    code = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}.get(exc.status_code)
-    return JSONResponse(error_body(str(exc.detail), type=kind, code=code), status_code=exc.status_code)
+    error = ApiError(exc.status_code, str(exc.detail), type=kind, code=_HTTP_CODES.get(exc.status_code))
+    return JSONResponse(error.body(), status_code=exc.status_code)
 
 
 async def _redis_error(request: Request, exc: RedisError) -> JSONResponse:
@@ -59,10 +62,8 @@ async def _redis_error(request: Request, exc: RedisError) -> JSONResponse:
 
 def _unexpected(_: Request | None, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return JSONResponse(
-        error_body("The server had an internal error.", type="api_error", code="internal_error"),
-        status_code=500,
-    )
+    error = errors.INTERNAL_ERROR.error()
+    return JSONResponse(errors.error_body(error), status_code=error.status)
 
 
 class UnexpectedErrors:

@@ -25,6 +25,7 @@ from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.api.sse import KEEPALIVE, frame
 from litellm_claude.jobs import cancel, follow, records
 from litellm_claude.jobs.contract import ErrorEvent, encode_event
+from litellm_claude.jobs.errors import error_object
 from litellm_claude.jobs.keys import idempotency
 from litellm_claude.jobs.records import JobRecord
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
@@ -32,7 +33,7 @@ from litellm_claude.jobs.status import JobState, observe
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 from litellm_claude.openai_compat.job_body import JobBody
 from litellm_claude.openai_compat.request import build_job, owner_of
-from litellm_claude.openai_compat.response import completion_object, error_object
+from litellm_claude.openai_compat.response import completion_object
 
 router = APIRouter()
 MAX_IDEMPOTENCY_KEY = 255

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.config.models import list_model_ids, resolve_model
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.errors import ApiError
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
@@ -28,7 +29,5 @@ async def get_model(model_id: str) -> dict[str, Any]:
     try:
         resolve_model(model_id)
     except LookupError:
-        raise ApiError(
-            404, f"The model `{model_id}` does not exist.", param="model", code="model_not_found"
-        ) from None
+        raise ApiError.of(errors.MODEL_NOT_FOUND, param="model", model=model_id) from None
     return _model_object(model_id)

@@ -85,10 +85,7 @@ def build_items(
             body = _validate(raw)
             job = build_job(body, settings=settings, api_key=api_key, bulk=True)
         except ApiError as exc:
-            error = JobError(
-                type=exc.type, message=exc.message, status=exc.status, code=exc.code, param=exc.param
-            )
-            items.append(BatchItem(index=index, custom_id=custom_id, error=error))
+            items.append(BatchItem(index=index, custom_id=custom_id, error=exc.to_job_error()))
             continue
         record = records.new_record(
             job, settings, metadata=body.metadata, batch_id=batch_id, custom_id=custom_id

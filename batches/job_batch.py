@@ -12,11 +12,11 @@ from redis.asyncio import Redis
 from litellm_claude.batches import owned
 from litellm_claude.batches.items import BatchItem, BatchRecord, ItemStates
 from litellm_claude.config.settings import Settings
-from litellm_claude.jobs import keys, records
-from litellm_claude.jobs.contract import JobError
+from litellm_claude.jobs import errors, keys, records
+from litellm_claude.jobs.errors import error_object
 from litellm_claude.jobs.records import JobRecord
 from litellm_claude.jobs.status import JobState
-from litellm_claude.openai_compat.response import completion_object, error_object
+from litellm_claude.openai_compat.response import completion_object
 from litellm_claude.telemetry.activity import index_batch
 
 BATCH_ID_RE = re.compile(r"^jbatch_[0-9a-f]{32}$")
@@ -88,8 +88,7 @@ def _item_view(item: BatchItem, job: tuple[JobRecord, JobState] | None) -> ItemV
     if item.error is not None:
         return ItemView(**base, status="failed", error=error_object(item.error))
     if job is None:
-        expired = JobError(type="invalid_request_error", code="job_expired", message="Expired.", status=410)
-        return ItemView(**base, status="failed", error=error_object(expired))
+        return ItemView(**base, status="failed", error=error_object(errors.BATCH_JOB_EXPIRED.error()))
     record, state = job
     return ItemView(
         **base,

@@ -11,12 +11,13 @@ from redis.asyncio import Redis
 from litellm_claude.batches import files
 from litellm_claude.batches.files import FileRecord
 from litellm_claude.batches.items import BatchRecord
-from litellm_claude.jobs import keys
+from litellm_claude.jobs import errors, keys
 from litellm_claude.jobs.contract import JobError
+from litellm_claude.jobs.errors import error_object
 from litellm_claude.jobs.records import JobRecord
 from litellm_claude.jobs.status import JobState
 from litellm_claude.openai_compat.batch_files import output_line, to_jsonl
-from litellm_claude.openai_compat.response import completion_object, error_object
+from litellm_claude.openai_compat.response import completion_object
 
 Outcome = tuple[int, str | None, dict[str, Any]]
 
@@ -37,9 +38,7 @@ def outcome(rejected: JobError | None, job: tuple[JobRecord, JobState] | None) -
     if rejected is not None:
         return rejected.status, None, {"error": error_object(rejected)}
     if job is None:
-        gone = JobError(
-            type="api_error", code="job_expired", message="The request's job expired.", status=410
-        )
+        gone = errors.BATCH_JOB_EXPIRED.error()
         return gone.status, None, {"error": error_object(gone)}
     record, state = job
     if not state.done:

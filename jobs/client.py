@@ -6,6 +6,7 @@ import time
 
 from arq import ArqRedis
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.contract import CompletionJob, ErrorEvent, JobError, ResultEvent
 from litellm_claude.jobs.follow import JobEvents, timeout_error
 from litellm_claude.jobs.queue import enqueue
@@ -37,14 +38,7 @@ class JobClient:
         if max_depth is not None:
             await self.check_capacity(job.queue, max_depth=max_depth)
         if not await enqueue(self.redis, job):
-            raise JobRefused(
-                JobError(
-                    type="invalid_request_error",
-                    code="duplicate_job",
-                    message=f"Job {job.id} already exists.",
-                    status=409,
-                )
-            )
+            raise JobRefused(errors.DUPLICATE_JOB.error(job_id=job.id))
         return job
 
     def events(
@@ -62,15 +56,7 @@ class JobClient:
     async def check_capacity(self, queue: str, *, max_depth: int, adding: int = 1) -> None:
         """Refuse (503 + Retry-After) when `adding` more jobs would take the backlog past `max_depth`."""
         if await self.queue_depth(queue) + adding > max_depth:
-            raise JobRefused(
-                JobError(
-                    type="service_unavailable_error",
-                    code="queue_full",
-                    message="The service is at capacity; retry later.",
-                    status=503,
-                    retry_after=30.0,
-                )
-            )
+            raise JobRefused(errors.QUEUE_FULL.error())
 
     async def queue_depth(self, queue: str) -> int:
         return int(await self.redis.zcard(queue))

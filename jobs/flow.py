@@ -15,13 +15,14 @@ import asyncio
 from collections.abc import AsyncGenerator, Awaitable
 from dataclasses import dataclass
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.cancel import stop, stop_soon, stop_until_done
 from litellm_claude.jobs.client import JobClient, JobRefused
 from litellm_claude.jobs.contract import AnyEvent, CompletionJob, ErrorEvent, JobError, ResultEvent
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
 
 # Errors after which the job may still be running and must be stopped.
-ABANDONED_CODES = frozenset({"timeout", "queue_timeout", "redis_unavailable"})
+ABANDONED_CODES = frozenset({errors.TIMEOUT.code, errors.QUEUE_TIMEOUT.code, errors.REDIS_UNAVAILABLE.code})
 
 
 class JobFailed(Exception):
@@ -85,7 +86,7 @@ async def result(
             raise
         final = ErrorEvent(error=redis_unavailable_error())
     if isinstance(final, ErrorEvent):
-        if final.error.code == "redis_unavailable":
+        if final.error.code == errors.REDIS_UNAVAILABLE.code:
             stop_soon(client.redis, job)  # retried in the background until Redis is back
         elif final.error.code in ABANDONED_CODES:
             await stop(client.redis, job)  # before the caller hears of it: the job must never start now
@@ -94,12 +95,7 @@ async def result(
 
 
 def client_gone_error() -> JobError:
-    return JobError(
-        type="invalid_request_error",
-        code="client_disconnected",
-        message="The client closed the connection before the answer was ready; the job was cancelled.",
-        status=499,
-    )
+    return errors.CLIENT_DISCONNECTED.error()
 
 
 async def follow(

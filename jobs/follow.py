@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
-from litellm_claude.jobs import event_stream
+from litellm_claude.jobs import errors, event_stream
 from litellm_claude.jobs.contract import (
     AnyEvent,
     CompletionJob,
@@ -159,28 +159,12 @@ async def wait_done(redis: Redis, job: CompletionJob, *, timeout_s: float) -> Jo
 
 
 def timeout_error() -> JobError:
-    return JobError(
-        type="timeout_error",
-        code="timeout",
-        message="The completion did not finish within the request timeout.",
-        status=504,
-    )
+    return errors.TIMEOUT.error()
 
 
 def queue_timeout_error() -> JobError:
-    return JobError(
-        type="service_unavailable_error",
-        code="queue_timeout",
-        message="All workers are busy and the request waited too long to start; retry later.",
-        status=503,
-        retry_after=10.0,
-    )
+    return errors.QUEUE_TIMEOUT.error()
 
 
 def interrupted_error() -> JobError:
-    return JobError(
-        type="api_error",
-        code="stream_interrupted",
-        message="A worker failed mid-answer and the retried answer differs from what was streamed.",
-        status=502,
-    )
+    return errors.STREAM_INTERRUPTED.error()

@@ -13,9 +13,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, ResponseError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.contract import JobError
 
-RETRY_AFTER_S = 5.0
 _TEMPORARY_REPLIES = ("NOREPLICAS", "READONLY", "MASTERDOWN", "LOADING", "TRYAGAIN")
 REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, ReadOnlyError)
 
@@ -30,10 +30,4 @@ def is_redis_down(exc: BaseException) -> bool:
 
 
 def redis_unavailable_error() -> JobError:
-    return JobError(
-        type="service_unavailable_error",
-        code="redis_unavailable",
-        message="The job queue (Redis) is unavailable; retry later.",
-        status=503,
-        retry_after=RETRY_AFTER_S,
-    )
+    return errors.REDIS_UNAVAILABLE.error()

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 
 from redis.asyncio import Redis
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.connection import connect
 from litellm_claude.jobs.contract import JobError
 
@@ -53,13 +54,4 @@ class ReplicatedWrites:
 
 
 def not_replicated_error(acked: int, wanted: int, timeout_ms: int) -> JobError:
-    return JobError(
-        type="service_unavailable_error",
-        code="redis_unavailable",
-        message=(
-            f"The work reached the Redis primary but only {acked} of {wanted} replica(s) confirmed it "
-            f"within {timeout_ms} ms, so it may or may not run. Retry later with the same Idempotency-Key."
-        ),
-        status=503,
-        retry_after=5.0,
-    )
+    return errors.NOT_REPLICATED.error(acked=acked, wanted=wanted, timeout_ms=timeout_ms)

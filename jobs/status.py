@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from redis.asyncio import Redis
 
-from litellm_claude.jobs import event_stream, keys
+from litellm_claude.jobs import errors, event_stream, keys
 from litellm_claude.jobs.contract import (
     AnyEvent,
     CompletionJob,
@@ -25,7 +25,7 @@ from litellm_claude.jobs.contract import (
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-CANCELLED_CODE = "job_cancelled"
+CANCELLED_CODE = errors.JOB_CANCELLED.code
 _READ_CHUNK = 200
 
 
@@ -115,18 +115,12 @@ def _ended(
 
 
 def lost_error() -> JobError:
-    return JobError(
-        type="api_error",
-        code="job_lost",
-        message="The job ended without a result: its worker failed repeatedly or it expired "
-        "before a worker could start it. Submit it again.",
-        status=500,
-    )
+    return errors.JOB_LOST.error()
 
 
 def cancelled_error() -> JobError:
     """The same error the worker publishes when it stops a cancelled job."""
-    return JobError(type="cancelled", code=CANCELLED_CODE, message="The job was cancelled.", status=499)
+    return errors.JOB_CANCELLED.error()
 
 
 async def observe(redis: Redis, job: CompletionJob) -> JobState:

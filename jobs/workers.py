@@ -22,14 +22,13 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from litellm_claude.jobs import arq_adapter, keys
+from litellm_claude.jobs import arq_adapter, errors, keys
 from litellm_claude.jobs.contract import JobError
 
 REPORT_EVERY_S = 2.0
 REPORT_MIN_GAP_S = 0.5  # a burst of job starts and ends makes one report
 REPORT_TTL_S = 6  # three reports missed: the worker is gone
 POSITIVE_CACHE_S = 1.0
-RETRY_AFTER_S = 5.0
 
 
 class CliProcess(BaseModel):
@@ -118,17 +117,7 @@ async def count(redis: Redis, queue: str) -> WorkerCount:
 
 def no_worker_error(queue: str) -> JobError:
     """503 for a queue no worker consumes: the fix is almost always a mismatched setting."""
-    return JobError(
-        type="service_unavailable_error",
-        code="no_worker",
-        message=(
-            f"No worker consumes queue {queue!r}: nothing would answer this request. Start a worker "
-            "(`litellm-claude worker`), or give this front door the same REDIS_URL and QUEUE_NAME "
-            "as the workers."
-        ),
-        status=503,
-        retry_after=RETRY_AFTER_S,
-    )
+    return errors.NO_WORKER.error(queue=queue)
 
 
 class LiveWorkers:

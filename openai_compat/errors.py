@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.contract import JobError
 
 # Pydantic names the member of a union a value failed as (`str`, `list[dict[str,any]]`): not a parameter.
@@ -33,6 +34,11 @@ class ApiError(Exception):
         self.close_connection = False  # set when the rest of the request was left unread
 
     @classmethod
+    def of(cls, entry: errors.ErrorCode, *, param: str | None = None, **fields: Any) -> ApiError:
+        """The catalogue's error for `entry`, to raise."""
+        return cls.from_job_error(entry.error(param=param, **fields))
+
+    @classmethod
     def from_job_error(cls, error: JobError) -> ApiError:
         return cls(
             error.status,
@@ -43,13 +49,23 @@ class ApiError(Exception):
             retry_after=error.retry_after,
         )
 
+    def to_job_error(self) -> JobError:
+        return JobError(
+            type=self.type,
+            message=self.message,
+            status=self.status,
+            code=self.code,
+            param=self.param,
+            retry_after=self.retry_after,
+        )
+
     def body(self) -> dict[str, Any]:
-        return error_body(self.message, type=self.type, param=self.param, code=self.code)
+        return errors.error_body(self.to_job_error())
 
     def headers(self) -> dict[str, str]:
         headers = {"Connection": "close"} if self.close_connection else {}
         if self.retry_after is not None:
-            headers["Retry-After"] = str(max(1, round(self.retry_after)))
+            headers["Retry-After"] = errors.retry_after_value(self.retry_after)
         return headers
 
 
@@ -66,12 +82,6 @@ def unsupported_endpoint(kind: str, *, status: int = 404) -> ApiError:
 
 def invalid_request(message: str, *, param: str | None = None, code: str | None = None) -> ApiError:
     return ApiError(400, message, param=param, code=code)
-
-
-def error_body(
-    message: str, *, type: str, param: str | None = None, code: str | None = None
-) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type, "param": param, "code": code}}
 
 
 def from_validation_errors(errors: Sequence[Any]) -> ApiError:

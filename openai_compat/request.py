@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from litellm_claude.config.models import UnknownModel, resolve_model
 from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.contract import CompletionJob, JobImage, JobMessage, JobParams
 from litellm_claude.openai_compat.content_parts import split_parts
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
@@ -92,12 +93,7 @@ def build_job(
     try:
         route = resolve_model(body.model)
     except UnknownModel:
-        raise ApiError(
-            404,
-            f"The model `{body.model}` does not exist. GET /v1/models lists the available models.",
-            param="model",
-            code="model_not_found",
-        ) from None
+        raise ApiError.of(errors.MODEL_NOT_FOUND, param="model", model=body.model) from None
     _reject_unsupported(body)
     if len(body.messages) > settings.max_messages:
         raise invalid_request(f"At most {settings.max_messages} messages are accepted.", param="messages")
@@ -105,12 +101,7 @@ def build_job(
     if not any(m.role == "user" for m in messages):
         raise invalid_request("messages must contain at least one user message.", param="messages")
     if sum(len(m.content) for m in messages) > settings.max_request_chars:
-        raise ApiError(
-            413,
-            "The conversation is too long for this service.",
-            param="messages",
-            code="request_too_large",
-        )
+        raise ApiError.of(errors.CONVERSATION_TOO_LONG, param="messages")
     _check_response_format(body.response_format)
     _check_tools(body)
     chain = settings.chain_overrides().get(route.alias) or [route.cli_model, *route.fallbacks]

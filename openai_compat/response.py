@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litellm_claude.jobs.contract import CompletionJob, JobError, ResultEvent, Usage
-from litellm_claude.openai_compat.errors import ApiError
+from litellm_claude.jobs.contract import CompletionJob, ResultEvent, Usage
 
 
 def completion_id(job: CompletionJob) -> str:
@@ -66,9 +65,3 @@ def chunk_object(
     if usage is not None:
         chunk["usage"] = usage_object(usage)
     return chunk
-
-
-def error_object(error: JobError) -> dict[str, Any]:
-    """The inner `{"message", "type", "param", "code"}` of an OpenAI-style error."""
-    inner: dict[str, Any] = ApiError.from_job_error(error).body()["error"]
-    return inner

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import litellm
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.contract import JobError
 from litellm_claude.openai_compat.errors import ApiError
 
@@ -15,7 +16,7 @@ _REQUEST = httpx.Request("POST", "http://claude-code.invalid/v1/chat/completions
 def retry_after_headers(retry_after: float | None) -> dict[str, str]:
     if retry_after is None:
         return {}
-    return {"retry-after": str(max(1, round(retry_after)))}
+    return {"retry-after": errors.retry_after_value(retry_after)}
 
 
 def to_litellm_error(error: ApiError | JobError, *, model: str) -> Exception:
@@ -55,13 +56,4 @@ def to_litellm_error(error: ApiError | JobError, *, model: str) -> Exception:
 
 def queue_unavailable(detail: str, *, model: str) -> Exception:
     """Redis (the queue) cannot be reached or is not configured."""
-    return to_litellm_error(
-        JobError(
-            type="service_unavailable_error",
-            code="queue_unavailable",
-            message=f"The job queue is unavailable: {detail}",
-            status=503,
-            retry_after=5.0,
-        ),
-        model=model,
-    )
+    return to_litellm_error(errors.QUEUE_UNAVAILABLE.error(reason=detail), model=model)

@@ -11,96 +11,30 @@ import re
 import time
 from dataclasses import dataclass
 
+from litellm_claude.jobs import errors
 from litellm_claude.jobs.accounts import iso
 from litellm_claude.jobs.contract import JobError
+from litellm_claude.jobs.errors import ErrorCode
 from litellm_claude.jobs.windows import label
 from litellm_claude.worker import limits
 from litellm_claude.worker.limits import LimitHit
 
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    type: str
-    status: int
-    code: str
-    message: str
-    retryable: bool
-    fallback: bool
-    retry_after: float | None = None
-
-
-TABLE: dict[str, Kind] = {
-    "rate_limit": Kind(
-        "rate_limit_error", 429, "rate_limit_exceeded", "Claude rate limit reached.", True, True, 30
-    ),
-    "overloaded": Kind(
-        "service_unavailable_error", 503, "overloaded", "Claude is overloaded.", True, True, 10
-    ),
-    "usage_limit": Kind(
-        "rate_limit_error",
-        429,
-        "usage_limit_reached",
-        "The Claude account's usage limit is reached; retry after it resets.",
-        True,
-        True,
-        3600,
-    ),
-    "authentication": Kind(
-        "authentication_error",
-        401,
-        "upstream_authentication_failed",
-        "The service's Claude sign-in is missing, expired or rejected; an operator must sign in again.",
-        False,
-        False,
-    ),
-    "billing": Kind(
-        "insufficient_quota",
-        429,
-        "insufficient_quota",
-        "The Claude account has no credit left.",
-        False,
-        False,
-    ),
-    "invalid_request": Kind(
-        "invalid_request_error",
-        400,
-        "upstream_rejected_request",
-        "Claude rejected the request.",
-        False,
-        False,
-    ),
-    "max_turns": Kind(
-        "api_error", 502, "max_turns", "The model did not finish within the allowed turns.", True, False
-    ),
-    "upstream": Kind("api_error", 502, "upstream_error", "Claude answered with an error.", True, True),
-    "cli_crash": Kind("api_error", 502, "cli_failed", "The Claude Code CLI failed.", True, False),
-    "invalid_output": Kind(
-        "api_error",
-        502,
-        "invalid_structured_output",
-        "The model did not produce output matching response_format.",
-        True,
-        False,
-    ),
-    "tool_use_only": Kind(
-        "api_error",
-        502,
-        "model_called_unavailable_tool",
-        "The model answered only with a call to a tool this service does not offer, so there is no "
-        "answer text",
-        True,
-        False,
-    ),
-    "timeout": Kind("timeout_error", 504, "timeout", "The job exceeded its time limit.", True, False),
-    "inactivity": Kind(
-        "timeout_error",
-        504,
-        "timeout",
-        "The CLI produced nothing for too long; the job was stopped.",
-        True,
-        False,
-    ),
-    "cancelled": Kind("cancelled", 499, "job_cancelled", "The job was cancelled.", False, False),
+# Each kind of failure and its catalogue entry (type, status, message, retry policy, fallback).
+TABLE: dict[str, ErrorCode] = {
+    "rate_limit": errors.RATE_LIMIT,
+    "overloaded": errors.OVERLOADED,
+    "usage_limit": errors.USAGE_LIMIT,
+    "authentication": errors.UPSTREAM_AUTHENTICATION,
+    "billing": errors.INSUFFICIENT_QUOTA,
+    "invalid_request": errors.UPSTREAM_REJECTED,
+    "max_turns": errors.MAX_TURNS,
+    "upstream": errors.UPSTREAM_ERROR,
+    "cli_crash": errors.CLI_FAILED,
+    "invalid_output": errors.INVALID_OUTPUT,
+    "tool_use_only": errors.TOOL_USE_ONLY,
+    "timeout": errors.TIMEOUT,
+    "inactivity": errors.INACTIVITY,
+    "cancelled": errors.JOB_CANCELLED,
 }
 
 API_STATUS_RE = re.compile(r"API Error:\s*(?:Request rejected\s*)?\(?(\d{3})\)?")
@@ -120,18 +54,7 @@ class Failure:
 
 def failure(kind: str, detail: str = "", *, retry_after: float | None = None) -> Failure:
     row = TABLE[kind]
-    message = f"{row.message} ({detail})" if detail else row.message
-    return Failure(
-        kind,
-        JobError(
-            type=row.type,
-            code=row.code,
-            message=message,
-            status=row.status,
-            retry_after=retry_after if retry_after is not None else row.retry_after,
-        ),
-        fallback_ok=row.fallback,
-    )
+    return Failure(kind, row.error(detail, retry_after=retry_after), fallback_ok=row.fallback)
 
 
 def usage_limit(text: str, *, now: float | None = None) -> Failure | None:
@@ -144,11 +67,10 @@ def limit_failure(hit: LimitHit, *, signin: str | None = None, now: float | None
     """429 naming the window and its reset; Retry-After is the time left until it."""
     now = time.time() if now is None else now
     where = f" (sign-in '{signin}')" if signin else ""
-    detail = f"The Claude account's {label(hit.window)} is reached{where}; it resets at {iso(hit.reset_at)}."
     retry_after = max(1.0, round(hit.reset_at - now))
-    row = TABLE["usage_limit"]
-    error = JobError(type=row.type, code=row.code, message=detail, status=row.status, retry_after=retry_after)
-    return Failure("usage_limit", error, fallback_ok=True, reset_at=hit.reset_at, limit=hit)
+    row = errors.USAGE_LIMIT_WINDOW
+    error = row.error(retry_after=retry_after, window=label(hit.window), where=where, reset=iso(hit.reset_at))
+    return Failure("usage_limit", error, fallback_ok=row.fallback, reset_at=hit.reset_at, limit=hit)
 
 
 def from_status(status: int, detail: str = "") -> Failure:
@@ -205,4 +127,4 @@ def from_assistant_error(code: str, text: str) -> Failure:
 
 
 def cancelled() -> JobError:
-    return failure("cancelled").error
+    return errors.JOB_CANCELLED.error()

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from litellm_claude.config.settings import Settings
 from litellm_claude.config.signins import SignIn
-from litellm_claude.jobs import arq_adapter, event_stream, keys
+from litellm_claude.jobs import arq_adapter, errors, event_stream, keys
 from litellm_claude.jobs.accounts import clear_cooldown, read_accounts, record_readings, set_cooldown
 from litellm_claude.jobs.contract import (
     CompletionJob,
@@ -155,14 +155,7 @@ async def _run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[
         if is_redis_down(exc):
             raise
         log.exception("job %s failed unexpectedly", job.id)
-        terminal = ErrorEvent(
-            error=JobError(
-                type="api_error",
-                code="worker_error",
-                message="The worker failed while running this job.",
-                status=500,
-            )
-        )
+        terminal = ErrorEvent(error=errors.WORKER_ERROR.error())
     finally:
         heartbeat.cancel()
     await publisher.publish(terminal)
@@ -204,7 +197,7 @@ async def _record(
         if publisher.fell_back:
             metrics.inc("lc_fallbacks_total", labels=labels)
     else:
-        outcome = "cancelled" if terminal.error.code == "job_cancelled" else "failed"
+        outcome = "cancelled" if errors.is_cancelled(terminal.error) else "failed"
         metrics.inc("lc_jobs_total", labels={**labels, "outcome": outcome, "code": terminal.error.code or ""})
     wait_s, duration_s = max(0.0, started - job.created), time.time() - started
     metrics.observe("lc_queue_wait_seconds", wait_s, labels)
