@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import time
 import uuid
 import venv
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import pytest
 
 from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, free_port, service_env, stop_group
+from tests.helpers.waiting import wait_http_ok
 
 pytestmark = pytest.mark.proxy
 
@@ -84,17 +84,10 @@ def _start(argv: list[str], cwd: Path, env: dict[str, str], log: Path) -> subpro
 
 
 def _wait(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"exited early:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"not ready:\n{log.read_text(errors='replace')[-3000:]}")
+    def tail() -> str:
+        return log.read_text(errors="replace")[-3000:]
+
+    wait_http_ok(url, url, {log.stem: proc}, tail, timeout, every=0.2)
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from litellm_claude.worker.failures import Failure
 from litellm_claude.worker.function_calling import decision_result, tools_active
 from litellm_claude.worker.notice_guard import NoticeGuard
 from litellm_claude.worker.process_tree import kill_tree_in
-from litellm_claude.worker.stop_sequences import StopScanner
+from litellm_claude.worker.stop_sequences import StopScanner, apply_stops
 from litellm_claude.worker.transcript import remove_transcripts
 
 if TYPE_CHECKING:
@@ -332,7 +332,7 @@ def _finish(job: CompletionJob, state: _RunState, *, stopped: bool, structured: 
             names = ", ".join(sorted(set(state.tool_uses)))
             return RunOutcome(failure=failures.failure("tool_use_only", names), emitted_text=state.emitted)
         if job.params.stop:
-            text = _cut(text, job.params.stop)
+            text, _ = apply_stops(text, job.params.stop)
         tool_calls = None
     finish: FinishReason = "length" if result.stop_reason == "max_tokens" and not stopped else "stop"
     if tool_calls:
@@ -348,11 +348,6 @@ def _finish(job: CompletionJob, state: _RunState, *, stopped: bool, structured: 
         ),
         emitted_text=state.emitted,
     )
-
-
-def _cut(text: str, stops: list[str]) -> str:
-    positions = [i for s in stops if s and (i := text.find(s)) >= 0]
-    return text[: min(positions)] if positions else text
 
 
 def _result_failure(result: ResultMessage) -> Failure:
