@@ -104,6 +104,7 @@ def test_jobs_on_one_warm_process_see_nothing_of_each_other(
     wait_counter(svc, HIT, 7)
     wait_counter(svc, 'lc_warm_processes_killed_total{reason="cancelled"}', 1)
     # the hang and the cancel killed their processes: three processes served everything
+    wait_counter(svc, STARTED, 3)  # counters reach /metrics with the pool's next flush
     assert counter(svc, STARTED) == 3
     assert counter(svc, 'lc_warm_processes_killed_total{reason="inactivity"}') == 1
     assert counter(svc, 'lc_warm_processes_killed_total{reason="cancelled"}') == 1
