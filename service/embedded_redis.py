@@ -3,7 +3,8 @@
 The server is a child process of `serve`, not a library in it: it runs under a
 parent-death signal (Linux), so even a SIGKILLed `serve` takes it along, and its
 directory is named for the owning process, so the next start removes what a
-killed one left. Not durable unless EMBEDDED_REDIS_PATH names a database file.
+killed one left (a root locked for the life of `serve`, as the workers' scratch roots are).
+Not durable unless EMBEDDED_REDIS_PATH names a database file.
 Real deployments set REDIS_URL.
 """
 
@@ -12,12 +13,9 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -25,6 +23,8 @@ from pathlib import Path
 
 import redis
 from redis.exceptions import RedisError
+
+from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
 
 log = logging.getLogger(__name__)
 STOP_WAIT_S = 10.0
@@ -36,8 +36,9 @@ _PR_SET_PDEATHSIG = 1
 @contextmanager
 def embedded_redis(db_path: str | None = None) -> Iterator[str]:
     """Start a private redis-server; yield its `unix://` URL; stop it on exit."""
-    _remove_orphaned_dirs()
-    workdir = Path(tempfile.mkdtemp(prefix=f"{DIR_PREFIX}{os.getpid()}-"))
+    remove_dead_roots(prefix=DIR_PREFIX)
+    root = ScratchRoot(prefix=DIR_PREFIX)
+    workdir = root.path
     try:
         server = _start(workdir, Path(db_path) if db_path else None)
         try:
@@ -55,7 +56,7 @@ def embedded_redis(db_path: str | None = None) -> Iterator[str]:
         finally:
             _stop(server)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        root.close()
 
 
 def _start(workdir: Path, db_file: Path | None) -> subprocess.Popen[bytes]:
@@ -114,24 +115,6 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
             log.warning("embedded redis-server did not stop in %.0f s: killed", STOP_WAIT_S)
             server.kill()
             server.wait()
-
-
-def _remove_orphaned_dirs() -> None:
-    """Directories of embedded servers whose `serve` was killed (its pid is gone)."""
-    for path in Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*"):
-        match = re.match(rf"{DIR_PREFIX}(\d+)-", path.name)
-        if match and not _alive(int(match.group(1))):
-            shutil.rmtree(path, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _log_tail(workdir: Path) -> str:

@@ -26,13 +26,13 @@ LOCK_NAME = ".owner.lock"
 class ScratchRoot:
     """This worker's root; `job_dir()` makes a fresh directory for one job inside it."""
 
-    def __init__(self, parent: str | None = None) -> None:
+    def __init__(self, parent: str | None = None, *, prefix: str = ROOT_PREFIX) -> None:
         self.parent = Path(parent or tempfile.gettempdir())
         # Made and locked under a name no cleaner looks at, then renamed into view.
         staging = Path(tempfile.mkdtemp(prefix="lc-starting-", dir=self.parent))
         self._lock: IO[bytes] | None = open(staging / LOCK_NAME, "wb")
         fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self.path = self.parent / f"{ROOT_PREFIX}{os.getpid()}-{staging.name.removeprefix('lc-starting-')}"
+        self.path = self.parent / f"{prefix}{os.getpid()}-{staging.name.removeprefix('lc-starting-')}"
         staging.rename(self.path)
 
     def job_dir(self) -> tempfile.TemporaryDirectory[str]:
@@ -45,10 +45,10 @@ class ScratchRoot:
             self._lock = None
 
 
-def remove_dead_roots(parent: str | None = None) -> list[Path]:
-    """Remove the roots of workers that died (their lock is free); return what was removed."""
+def remove_dead_roots(parent: str | None = None, *, prefix: str = ROOT_PREFIX) -> list[Path]:
+    """Remove the roots of processes that died (their lock is free); return what was removed."""
     removed = []
-    for root in Path(parent or tempfile.gettempdir()).glob(f"{ROOT_PREFIX}*"):
+    for root in Path(parent or tempfile.gettempdir()).glob(f"{prefix}*"):
         try:
             lock = open(root / LOCK_NAME, "rb")
         except OSError:
@@ -64,5 +64,5 @@ def remove_dead_roots(parent: str | None = None) -> list[Path]:
             shutil.rmtree(root, ignore_errors=True)
         removed.append(root)
     if removed:
-        log.info("removed %d scratch root(s) of dead workers", len(removed))
+        log.info("removed %d scratch root(s) of dead processes", len(removed))
     return removed
