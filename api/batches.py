@@ -20,6 +20,7 @@ from litellm_claude.api.deps import accepting, check_capacity, redis_of, setting
 from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.batches import job_batch
 from litellm_claude.batches.items import BatchRecord, build_items, item_states, new_batch
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.errors import ApiError
 from litellm_claude.openai_compat.request import owner_of
 
@@ -36,11 +37,8 @@ async def create_batch(request: Request, api_key: str | None = Depends(require_a
     settings = settings_of(request)
     body = await parse_body(request, BatchBody, max_bytes=settings.max_body_bytes)
     if len(body.requests) > settings.max_batch_size:
-        raise ApiError(
-            413,
-            f"A batch holds at most {settings.max_batch_size} requests; this one has {len(body.requests)}.",
-            param="requests",
-            code="batch_too_large",
+        raise ApiError.of(
+            errors.BATCH_TOO_LARGE, param="requests", limit=settings.max_batch_size, size=len(body.requests)
         )
     batch_id = f"jbatch_{uuid.uuid4().hex}"
     created, items = build_items(body.requests, settings=settings, api_key=api_key, batch_id=batch_id)
@@ -61,6 +59,5 @@ async def get_batch(
     batch = await job_batch.load(redis, batch_id, owner_of(api_key))
     if batch is None:
         ttl = settings_of(request).result_ttl_s
-        message = f"No batch with id {batch_id!r} (batches are kept for {ttl} seconds after submission)."
-        raise ApiError(404, message, param="batch_id", code="batch_not_found")
+        raise ApiError.of(errors.JOB_BATCH_NOT_FOUND, param="batch_id", batch_id=batch_id, ttl=ttl)
     return JSONResponse(job_batch.batch_view(batch, await item_states(redis, batch)))

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from litellm_claude.jobs import errors
-from litellm_claude.openai_compat.errors import ApiError, from_validation_errors, invalid_request
+from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
 from litellm_claude.openai_compat.json_guard import check_json, load_json
 
 M = TypeVar("M", bound=BaseModel)
@@ -70,7 +70,7 @@ async def _drain(stream: AsyncIterator[bytes], declared: str) -> bool:
 async def parse_body(request: Request, model: type[M], *, max_bytes: int) -> M:
     data = load_json(await read_body(request, max_bytes))
     if not isinstance(data, dict):
-        raise invalid_request("The request body must be a JSON object.", code="invalid_json")
+        raise ApiError.of(errors.NOT_A_JSON_OBJECT)
     check_json(data)
     try:
         return model.model_validate(data)

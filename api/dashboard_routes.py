@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from litellm_claude.api.auth import require_api_key
 from litellm_claude.config.settings import Settings
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.errors import ApiError
 from litellm_claude.openai_compat.request import owner_of
 from litellm_claude.telemetry.snapshot import take_snapshot
@@ -36,7 +37,7 @@ async def page() -> HTMLResponse:
 @router.get("/dashboard/assets/{name}")
 async def asset(name: str) -> Response:
     if name not in MEDIA_TYPES:
-        raise ApiError(404, f"No dashboard asset {name!r}.", code="not_found")
+        raise ApiError.of(errors.DASHBOARD_ASSET_NOT_FOUND, name=name)
     return Response((ASSETS / name).read_bytes(), media_type=MEDIA_TYPES[name], headers=NO_STORE)
 
 

@@ -19,7 +19,11 @@ from litellm_claude.openai_compat.errors import ApiError, from_validation_errors
 
 log = logging.getLogger(__name__)
 # Starlette's own HTTP errors (unknown route, wrong method, body too large): their code by status.
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: errors.REQUEST_TOO_LARGE.code}
+_HTTP_CODES = {
+    404: errors.NOT_FOUND.code,
+    405: errors.METHOD_NOT_ALLOWED.code,
+    413: errors.REQUEST_TOO_LARGE.code,
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -23,7 +23,7 @@ from litellm_claude.api.body import parse_body
 from litellm_claude.api.deps import accepting, check_capacity, owned_record, redis_of, settings_of
 from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.api.sse import KEEPALIVE, frame
-from litellm_claude.jobs import cancel, follow, records
+from litellm_claude.jobs import cancel, errors, follow, records
 from litellm_claude.jobs.contract import ErrorEvent, encode_event
 from litellm_claude.jobs.errors import error_object
 from litellm_claude.jobs.keys import idempotency
@@ -150,12 +150,7 @@ async def _replay(request: Request, job_id: str, record: JobRecord, api_key: str
     """The job an earlier request with the same Idempotency-Key created."""
     previous = await owned_record(request, job_id, api_key)
     if previous.request_hash != record.request_hash:
-        raise ApiError(
-            422,
-            "This Idempotency-Key was already used with a different request body.",
-            param="Idempotency-Key",
-            code="idempotency_key_reused",
-        )
+        raise ApiError.of(errors.IDEMPOTENCY_KEY_REUSED, param="Idempotency-Key")
     return await _view_response(redis_of(request), previous, 202, replayed=True)
 
 
@@ -220,12 +215,7 @@ async def cancel_job(
     redis = redis_of(request)
     state = await observe(redis, record.job)
     if state.done:
-        raise ApiError(
-            409,
-            f"Job {job_id} has already finished ({state.status}); there is nothing to cancel.",
-            param="job_id",
-            code="job_already_finished",
-        )
+        raise ApiError.of(errors.JOB_ALREADY_FINISHED, param="job_id", job_id=job_id, status=state.status)
     await cancel.cancel(redis, record.job, state, settings_of(request))
     state = await follow.wait_done(redis, record.job, timeout_s=CANCEL_WAIT_S)
     return JSONResponse(job_view(record, state))

@@ -23,6 +23,7 @@ from litellm_claude.batches import files, openai_batch
 from litellm_claude.batches.files import FileRecord
 from litellm_claude.batches.items import build_items, new_batch
 from litellm_claude.batches.openai_batch import OpenAIBatch
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.batch_files import CHAT_COMPLETIONS, parse_input, parse_multipart
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 from litellm_claude.openai_compat.request import owner_of
@@ -117,11 +118,11 @@ async def _owned_file(request: Request, file_id: str, api_key: str | None) -> Fi
 
 
 def _no_file(file_id: str) -> ApiError:
-    return ApiError(404, f"No file with id {file_id!r}.", param="file_id", code="file_not_found")
+    return ApiError.of(errors.FILE_NOT_FOUND, param="file_id", file_id=file_id)
 
 
 def _file_too_large(limit: int) -> ApiError:
-    return ApiError(413, f"Files are limited to {limit} bytes.", param="file", code="file_too_large")
+    return ApiError.of(errors.FILE_TOO_LARGE, param="file", limit=limit)
 
 
 # --- Batches --------------------------------------------------------------------------------------
@@ -217,16 +218,12 @@ async def cancel_openai_batch(
     try:
         await openai_batch.cancel_batch(redis, batch, settings)
     except openai_batch.AlreadyFinished:
-        raise ApiError(
-            409,
-            "This batch has already completed; there is nothing to cancel.",
-            code="batch_already_finished",
-        ) from None
+        raise ApiError.of(errors.BATCH_ALREADY_FINISHED) from None
     return JSONResponse(await openai_batch.batch_object(redis, batch, settings))
 
 
 async def _owned_batch(request: Request, batch_id: str, api_key: str | None) -> OpenAIBatch:
     batch = await openai_batch.load(redis_of(request), batch_id, owner_of(api_key))
     if batch is None:
-        raise ApiError(404, f"No batch with id {batch_id!r}.", param="batch_id", code="batch_not_found")
+        raise ApiError.of(errors.BATCH_NOT_FOUND, param="batch_id", batch_id=batch_id)
     return batch

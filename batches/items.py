@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError
 from redis.asyncio import Redis
 
 from litellm_claude.config.settings import Settings
-from litellm_claude.jobs import records, status
+from litellm_claude.jobs import errors, records, status
 from litellm_claude.jobs.contract import JobError
 from litellm_claude.jobs.records import JobRecord
 from litellm_claude.jobs.status import JobState
@@ -97,7 +97,7 @@ def build_items(
 
 def _validate(raw: Any) -> JobBody:
     if not isinstance(raw, dict):
-        raise ApiError(400, "Each request must be a JSON object.", code="invalid_json")
+        raise ApiError.of(errors.BATCH_ITEM_NOT_AN_OBJECT)
     try:
         return JobBody.model_validate(raw)
     except ValidationError as exc:

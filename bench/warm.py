@@ -152,12 +152,15 @@ class WarmBench:
         return out
 
     async def throughput(
-        self, client: httpx.AsyncClient, path: str, concurrency: int, n: int
+        self, client: httpx.AsyncClient, path: str, concurrency: int, n: int, *, load: str = "plain"
     ) -> dict[str, Any]:
+        """Closed loop of `n` non-streaming requests; `load` "graphiti": the Graphiti-shaped body."""
         b = self.bench
         meter = CpuMeter(lambda: self.pids(path), b.redis_cpu)
 
-        async def one(_i: int) -> Sample:
+        async def one(index: int) -> Sample:
+            if load == "graphiti":
+                return await self.graphiti_call(client, path, index)
             return await chat(
                 client, self.urls[path], b.api_key, MODEL, b.prompt, stream=False, expect=b.expect
             )
@@ -185,22 +188,25 @@ class WarmBench:
         )
         return row
 
+    async def graphiti_call(self, client: httpx.AsyncClient, path: str, index: int) -> Sample:
+        """One structured-output call of the Graphiti shape; ok when the answer parses with its key."""
+        headers = {"Authorization": f"Bearer {self.bench.api_key}"}
+        t0 = time.perf_counter()
+        try:
+            resp = await client.post(
+                f"{self.urls[path]}/v1/chat/completions", json=graphiti_body(index), headers=headers
+            )
+            content = resp.json()["choices"][0]["message"]["content"] if resp.status_code == 200 else None
+            ok = content is not None and "entities" in json.loads(content)
+            return Sample(ok, time.perf_counter() - t0, error=None if ok else resp.text[:200])
+        except Exception as exc:
+            return Sample(False, time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}"[:200])
+
     async def graphiti(self, client: httpx.AsyncClient, path: str) -> dict[str, Any]:
         """CALLERS callers, PAIRS system prompt + schema pairs, structured output, closed loop."""
-        b = self.bench
-        headers = {"Authorization": f"Bearer {b.api_key}"}
 
         async def one(index: int) -> Sample:
-            t0 = time.perf_counter()
-            try:
-                resp = await client.post(
-                    f"{self.urls[path]}/v1/chat/completions", json=graphiti_body(index), headers=headers
-                )
-                content = resp.json()["choices"][0]["message"]["content"] if resp.status_code == 200 else None
-                ok = content is not None and "entities" in json.loads(content)
-                return Sample(ok, time.perf_counter() - t0, error=None if ok else resp.text[:200])
-            except Exception as exc:
-                return Sample(False, time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}"[:200])
+            return await self.graphiti_call(client, path, index)
 
         samples, wall = await closed_loop(self.size["graphiti"], CALLERS, one)
         ok = [s.total for s in samples if s.ok]
@@ -213,8 +219,8 @@ class WarmBench:
             "error_samples": [s.error for s in samples if not s.ok][:2],
         }
 
-    async def warm_counters(self, client: httpx.AsyncClient) -> dict[str, float]:
-        text = (await client.get(f"{self.urls['warm']}/metrics")).text
+    async def warm_counters(self, client: httpx.AsyncClient, path: str = "warm") -> dict[str, float]:
+        text = (await client.get(f"{self.urls[path]}/metrics")).text
         out: dict[str, float] = {}
         for line in text.splitlines():
             if line.startswith("lc_warm_"):
@@ -255,6 +261,7 @@ async def measure(bench: Bench, client: httpx.AsyncClient, quick: bool) -> dict[
 
 PACKAGES = [
     "api",
+    "batches",
     "config",
     "fake_anthropic",
     "jobs",
@@ -300,6 +307,7 @@ async def ab(bench: Bench, client: httpx.AsyncClient, args: Any) -> list[dict[st
         src = extra.pop("SRC", None)
         if src:
             extra["PYTHONPATH"] = source_path(src, bench.tmp)
+            extra["PYTHONSAFEPATH"] = "1"  # else `python -m` puts the cwd (this checkout) first
         urls[name] = bench.start_api(f"api-{name}", **extra)
         argv = [sys.executable, "-m", "litellm_claude.service.cli", "worker"]
         bench.procs.start(f"worker-{name}", argv, bench.service_env(**extra))
@@ -308,12 +316,16 @@ async def ab(bench: Bench, client: httpx.AsyncClient, args: Any) -> list[dict[st
     wb.urls = urls
     rows: list[dict[str, Any]] = []
     for name in urls:  # warm-up: starts the warm processes
-        await wb.throughput(client, name, args.concurrency, args.concurrency * 2)
+        await wb.throughput(client, name, args.concurrency, args.concurrency * 2, load=args.load)
     for rnd in range(args.rounds):
         order = list(urls)[rnd % len(urls) :] + list(urls)[: rnd % len(urls)]
         for name in order:
-            row = await wb.throughput(client, name, args.concurrency, args.requests)
+            row = await wb.throughput(client, name, args.concurrency, args.requests, load=args.load)
             rows.append({**row, "round": rnd})
+    for name in urls:
+        await asyncio.sleep(1.5)  # the pool's counters reach /metrics once a second
+        counters = await wb.warm_counters(client, name)
+        print(f"{name}: " + ", ".join(f"{k} {v:g}" for k, v in sorted(counters.items())), flush=True)
     return rows
 
 
@@ -385,6 +397,12 @@ def main() -> int:
     )
     own.add_argument("--rounds", type=int, default=3, help="--ab: rounds")
     own.add_argument("--concurrency", type=int, default=16, help="--ab: closed-loop callers")
+    own.add_argument(
+        "--load",
+        choices=["plain", "graphiti"],
+        default="plain",
+        help="--ab: the plain prompt, or the Graphiti-shaped structured-output calls (8 pairs)",
+    )
     own.add_argument("--requests", type=int, default=240, help="--ab: requests per variant and round")
     args = own.parse_args()
     install_signal_handlers()

@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         default=1024, ge=1, description="... or once its resident memory exceeds this."
     )
     warm_idle_ttl_s: float = Field(default=300.0, gt=0, description="Close a warm process idle this long.")
+    warm_wait_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="A job with no idle process of its configuration waits up to this long for a busy "
+        "one to finish (one job per busy process) before starting another: a start costs ~1 s of CPU, "
+        "a warm job tens of ms. 0: never wait.",
+    )
 
     # --- The Claude Code CLI ------------------------------------------------------
     claude_cli_path: str | None = Field(

@@ -1,4 +1,8 @@
-"""The one place that reaches past arq's public API (`arq.__all__`); each internal says why.
+"""The one place that reaches past arq's public API; each internal says why.
+
+Public here means what arq exports (`arq.__all__`) and what its documentation names
+for users: `arq.connections.RedisSettings` (a WorkerSettings' `redis_settings`) and
+`arq.jobs.Job` (a job handle), which other modules import directly.
 
 arq 0.28 is pinned (pyproject), so these names are stable for us; a new arq
 release is checked against this module only.

@@ -12,7 +12,10 @@ with a message of its own for a different situation (an inactivity timeout, a
 write not confirmed by the replicas).
 
     request:  missing_api_key, invalid_api_key, request_too_large, client_disconnected,
-              model_not_found, job_not_found, job_expired, duplicate_job, internal_error
+              model_not_found, job_not_found, job_expired, duplicate_job, internal_error,
+              invalid_json, not_found, method_not_allowed
+    async:    idempotency_key_reused, job_already_finished, batch_not_found, batch_too_large,
+              batch_already_finished, file_not_found, file_too_large
     queue:    queue_full, queue_timeout, queue_unavailable, no_worker, redis_unavailable
     job:      timeout, stream_interrupted, job_lost, job_cancelled, worker_error
     upstream: rate_limit_exceeded, overloaded, usage_limit_reached, upstream_authentication_failed,
@@ -21,7 +24,9 @@ write not confirmed by the replicas).
 
 Per-parameter validation errors (`invalid_value`, `unsupported_parameter`, ...) are
 400 `invalid_request_error`s whose message names the parameter; they are built by
-`openai_compat.errors.invalid_request` and not listed here one by one.
+`openai_compat.errors.invalid_request` and not listed here one by one. So is
+`unsupported_endpoint` (`openai_compat.errors.unsupported_endpoint`): 404 over HTTP,
+400 through LiteLLM, whose provider can only raise a bad request.
 """
 
 from __future__ import annotations
@@ -123,6 +128,47 @@ JOB_EXPIRED = _code(
 BATCH_JOB_EXPIRED = JOB_EXPIRED.variant("The request's job expired.")
 DUPLICATE_JOB = _code("duplicate_job", _INVALID, 409, "Job {job_id} already exists.")
 INTERNAL_ERROR = _code("internal_error", "api_error", 500, "The server had an internal error.")
+
+INVALID_JSON = _code("invalid_json", _INVALID, 400, "The request body is not valid JSON.")
+NOT_A_JSON_OBJECT = INVALID_JSON.variant("The request body must be a JSON object.")
+BATCH_ITEM_NOT_AN_OBJECT = INVALID_JSON.variant("Each request must be a JSON object.")
+NOT_FOUND = _code("not_found", _INVALID, 404, "Not Found")  # a route, or a dashboard asset
+DASHBOARD_ASSET_NOT_FOUND = NOT_FOUND.variant("No dashboard asset {name!r}.")
+METHOD_NOT_ALLOWED = _code("method_not_allowed", _INVALID, 405, "Method Not Allowed")
+
+# --- Jobs, batches and files (the async resources) ------------------------------------------------
+
+IDEMPOTENCY_KEY_REUSED = _code(
+    "idempotency_key_reused",
+    _INVALID,
+    422,
+    "This Idempotency-Key was already used with a different request body.",
+)
+JOB_ALREADY_FINISHED = _code(
+    "job_already_finished",
+    _INVALID,
+    409,
+    "Job {job_id} has already finished ({status}); there is nothing to cancel.",
+)
+BATCH_NOT_FOUND = _code("batch_not_found", _INVALID, 404, "No batch with id {batch_id!r}.")
+JOB_BATCH_NOT_FOUND = BATCH_NOT_FOUND.variant(
+    "No batch with id {batch_id!r} (batches are kept for {ttl} seconds after submission)."
+)
+BATCH_TOO_LARGE = _code(
+    "batch_too_large",
+    _INVALID,
+    413,
+    "A batch holds at most {limit} requests; this one has {size}.",
+)
+BATCH_FILE_TOO_LONG = BATCH_TOO_LARGE.variant("A batch holds at most {limit} requests.")
+BATCH_ALREADY_FINISHED = _code(
+    "batch_already_finished",
+    _INVALID,
+    409,
+    "This batch has already completed; there is nothing to cancel.",
+)
+FILE_NOT_FOUND = _code("file_not_found", _INVALID, 404, "No file with id {file_id!r}.")
+FILE_TOO_LARGE = _code("file_too_large", _INVALID, 413, "Files are limited to {limit} bytes.")
 
 # --- The queue -----------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 from litellm_claude.openai_compat.json_guard import check_json, load_json
 
@@ -46,9 +47,7 @@ def parse_input(content: bytes, *, max_lines: int) -> list[BatchLine]:
         if not raw.strip():
             continue
         if len(lines) >= max_lines:
-            raise ApiError(
-                413, f"A batch holds at most {max_lines} requests.", param="file", code="batch_too_large"
-            )
+            raise ApiError.of(errors.BATCH_FILE_TOO_LONG, param="file", limit=max_lines)
         line = _parse_line(number, raw)
         if line.custom_id in seen:
             raise _line_error(number, f"duplicate custom_id {line.custom_id!r}")

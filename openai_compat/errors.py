@@ -84,15 +84,15 @@ def invalid_request(message: str, *, param: str | None = None, code: str | None 
     return ApiError(400, message, param=param, code=code)
 
 
-def from_validation_errors(errors: Sequence[Any]) -> ApiError:
+def from_validation_errors(problems: Sequence[Any]) -> ApiError:
     """A 400 naming the first offending parameter of a pydantic validation failure."""
-    first = dict(errors[0]) if errors else {}
+    first = dict(problems[0]) if problems else {}
     loc = [str(p) for p in first.get("loc", ()) if p != "body" and not _UNION_TAG.match(str(p))]
     param = _param_path(loc)
     if first.get("type") == "json_invalid":
-        return invalid_request("The request body is not valid JSON.", code="invalid_json")
+        return ApiError.of(errors.INVALID_JSON)
     if not loc and first.get("type") in ("model_type", "model_attributes_type", "dict_type"):
-        return invalid_request("The request body must be a JSON object.", code="invalid_json")
+        return ApiError.of(errors.NOT_A_JSON_OBJECT)
     if first.get("type") == "missing":
         return invalid_request(
             f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"

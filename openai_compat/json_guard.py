@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from litellm_claude.jobs import errors
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 
 MAX_JSON_DEPTH = 100
@@ -28,7 +29,7 @@ def load_json(raw: bytes | str) -> Any:
     except RecursionError:
         raise too_deep(None, MAX_JSON_DEPTH) from None
     except (ValueError, UnicodeDecodeError):
-        raise invalid_request("The request body is not valid JSON.", code="invalid_json") from None
+        raise ApiError.of(errors.INVALID_JSON) from None
 
 
 def _no_constant(name: str) -> Any:

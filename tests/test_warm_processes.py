@@ -239,3 +239,39 @@ def test_a_process_over_its_memory_bound_is_recycled_after_its_job(warm_service:
         wait_counter(svc, 'lc_warm_processes_recycled_total{reason="memory"}', i + 1)
     seconds_until(lambda: not svc.cli_pids(), 15, "the recycled processes to exit")
     assert counter(svc, STARTED) == 2 and counter(svc, HIT) == 0
+
+
+def test_a_job_waits_for_a_busy_process_of_its_configuration_rather_than_start_one(
+    warm_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = warm_service(WORKER_MAX_JOBS="2", GLOBAL_MAX_CLI="2", WARM_WAIT_S="60")
+    assert chat(svc, "warm me up").status_code == 200
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.2)
+    words = " ".join(f"w{i}" for i in range(8))
+    with open_chat_stream(svc.url, chat_body(words, stream=True), 60) as response:
+        stream = deltas(response)
+        next(stream)  # the one warm process is busy with this job now
+        other = threading.Thread(target=chat, args=(svc, "second"))
+        other.start()
+        assert "".join(stream)
+    other.join()
+    wait_counter(svc, 'lc_warm_waits_total{outcome="taken"}', 1)
+    assert counter(svc, STARTED) == 1 and counter(svc, HIT) == 2
+
+
+def test_a_job_starts_its_own_process_when_the_busy_one_does_not_finish_in_time(
+    warm_service: Factory, fake_upstream: FakeUpstream
+) -> None:
+    svc = warm_service(WORKER_MAX_JOBS="2", GLOBAL_MAX_CLI="2", WARM_WAIT_S="0.2")
+    assert chat(svc, "warm me up").status_code == 200
+    fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.5)
+    words = " ".join(f"w{i}" for i in range(12))  # six seconds of answer: far past the wait
+    with open_chat_stream(svc.url, chat_body(words, stream=True), 60) as response:
+        stream = deltas(response)
+        next(stream)
+        fake_upstream.state.set_delays(first_token_delay=0.0, token_delay=0.0)
+        reply = chat(svc, "second")
+        assert reply.json()["choices"][0]["message"]["content"] == "You said: second"
+        assert "".join(stream)
+    wait_counter(svc, 'lc_warm_waits_total{outcome="timed_out"}', 1)
+    assert counter(svc, STARTED) == 2

@@ -5,14 +5,15 @@ earlier turns takes the cold path, which resumes a session transcript) ->
 `run` builds the job's locked-down options exactly as the cold path does, and
 their fixed part (model, system prompt and placement, output or
 function-calling schema, max output tokens, environment and sign-in, CLI path)
-is the key -> an idle process with that key (a hit), else a new one (a miss)
+is the key -> an idle process with that key (a hit), else one of that key finishing a job
+within WARM_WAIT_S (a hit too: a start costs far more), else a new one (a miss)
 -> `CliRun` reads its messages as it reads a cold run's -> a process whose job
 ended with a result is reset (`/clear`) in the background and becomes idle; any
 other (cancelled, timed out, abandoned for a fallback, crashed) is killed.
 
 A warm process that dies mid-job is replaced by a cold run of the same job;
 text the caller already has is not sent twice. Idle processes are bounded per
-worker (WARM_MAX_IDLE, least recently used closed first), closed after
+worker (WARM_MAX_IDLE; the configuration with most processes loses one first), closed after
 WARM_IDLE_TTL_S, and recycled after WARM_MAX_JOBS jobs, WARM_MAX_AGE_S
 seconds or WARM_MAX_RSS_MB of memory. Busy processes stay under the global CLI
 cap and WORKER_MAX_JOBS, as cold ones do. Counters reach /metrics once a second.
@@ -26,8 +27,8 @@ import hashlib
 import json
 import logging
 import time
-from collections import OrderedDict
-from typing import Any
+from collections import Counter, OrderedDict
+from typing import Any, Protocol, TypeVar
 
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKError
 from redis.asyncio import Redis
@@ -67,6 +68,29 @@ def config_key(options: ClaudeAgentOptions) -> str:
     return hashlib.sha256(json.dumps(fixed, sort_keys=True, default=str).encode()).hexdigest()
 
 
+class Keyed(Protocol):
+    key: str
+
+
+K = TypeVar("K", bound=Keyed)
+
+
+def eviction_victim(idle: list[K], processes: Counter[str], released: K | None = None) -> K:
+    """Which process to close when the idle budget is full: one of the configuration with most processes.
+
+    `idle` least recently used first; `processes` counts every live process (busy, resetting,
+    idle) per configuration key; `released` a process just back from a job, not reset yet.
+    Closing from the configuration with the most processes keeps one warm for as many
+    configurations as the budget allows (plain LRU across configurations let a burst of one
+    configuration push every other out, and the next job of each started a process again).
+    Within that configuration the process just released goes first (its reset is saved),
+    then the least recently used.
+    """
+    age = {id(s): rank for rank, s in enumerate(idle)}
+    candidates = [*idle, released] if released is not None else idle
+    return min(candidates, key=lambda s: (-processes[s.key], s is not released, age.get(id(s), -1)))
+
+
 class WarmPool:
     def __init__(
         self,
@@ -86,6 +110,8 @@ class WarmPool:
         self._resetting: dict[WarmSession, asyncio.Task[bool]] = {}
         self._all: set[WarmSession] = set()
         self._closing: set[asyncio.Task[None]] = set()
+        self._busy: Counter[str] = Counter()  # processes running a job, per configuration key
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}  # jobs waiting for a busy one
         self._counts: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
         self._reaper: asyncio.Task[None] | None = None
 
@@ -119,9 +145,11 @@ class WarmPool:
         options, prompt = build_options(job, model, UNSET_CWD, settings, signin=signin)
         if self.scratch_root:
             options.env["TMPDIR"] = self.scratch_root  # the CLI's own temporary files go with the worker
-        session = await self._take(config_key(options), options)
+        key = config_key(options)
+        session = await self._take(key, options)
         if session is None:  # no warm process could start: today's path, with its error reporting
             return await run_cold(job, model, settings, emit_text, may_fall_back=may_fall_back, **cold)
+        self._busy[key] += 1
         run = CliRun(job, model, settings, emit_text, may_fall_back=may_fall_back, limit_events=limit_events)
         session.stderr_sink = run.state.stderr_line
         verdict, early = "cancelled", None
@@ -141,10 +169,12 @@ class WarmPool:
                 verdict = "reuse"
         finally:
             session.stderr_sink = None
+            self._busy[key] -= 1
             if verdict == "reuse":
                 self._release(session)
             else:
                 self._discard(session, verdict, killed=True)
+            self._wake(key)
         if verdict == "crashed":
             return await self._rerun_cold(job, model, run, emit_text, may_fall_back, cold)
         if early is not None:
@@ -171,9 +201,9 @@ class WarmPool:
 
     # -- taking and giving back processes ---------------------------------------------
     async def _take(self, key: str, options: ClaudeAgentOptions) -> WarmSession | None:
-        session = self._idle_match(key)
+        session = self._idle_match(key) or await self._claim_resetting(key)
         if session is None:
-            session = await self._claim_resetting(key)
+            session = await self._wait_for_busy(key)
         if session is not None:
             self._count("lc_warm_jobs_total", result="hit")
             log.info("running on a warm CLI process (%d jobs so far)", session.jobs)
@@ -181,7 +211,7 @@ class WarmPool:
         self._count("lc_warm_jobs_total", result="miss")
         log.info("starting a warm CLI process for this job's configuration")
         while self._idle and len(self._idle) >= self.settings.warm_max_idle:
-            self._discard(next(iter(self._idle)), "evicted")
+            self._discard(self._victim(), "evicted")
         session = WarmSession(key, scratch_root=self.scratch_root)
         self._all.add(session)
         try:
@@ -222,6 +252,45 @@ class WarmPool:
         session.claimed = False  # it is this job's now (busy), no longer waited for
         return session if ok else None
 
+    async def _wait_for_busy(self, key: str) -> WarmSession | None:
+        """Wait up to WARM_WAIT_S for a busy process of this key (one waiting job per busy process).
+
+        A warm job takes tens of milliseconds and a start about a second of CPU, so under
+        load waiting beats starting; a job whose key has no busy process to spare starts one.
+        """
+        waiters = self._waiters.setdefault(key, [])
+        if self.settings.warm_wait_s <= 0 or self._busy[key] <= len(waiters):
+            return None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.warm_wait_s
+        while self._busy[key] > len(waiters):
+            woken: asyncio.Future[None] = loop.create_future()
+            waiters.append(woken)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await woken
+            except TimeoutError:
+                self._count("lc_warm_waits_total", outcome="timed_out")
+                return None
+            finally:
+                if woken in waiters:
+                    waiters.remove(woken)
+            session = self._idle_match(key) or await self._claim_resetting(key)
+            if session is not None:
+                self._count("lc_warm_waits_total", outcome="taken")
+                return session
+        self._count("lc_warm_waits_total", outcome="none_left")  # the busy ones failed and were closed
+        return None
+
+    def _wake(self, key: str) -> None:
+        """A busy process of this key finished (kept or closed): let the first waiting job look."""
+        waiters = self._waiters.get(key)
+        while waiters:
+            woken = waiters.pop(0)
+            if not woken.done():
+                woken.set_result(None)
+                return
+
     def _release(self, session: WarmSession) -> None:
         """A job ended cleanly: recycle the process, or reset it in the background and keep it."""
         session.jobs += 1
@@ -230,11 +299,12 @@ class WarmPool:
         if reason:
             self._discard(session, reason)
             return
-        if self._idle and len(self._idle) + len(self._resetting) >= self.settings.warm_max_idle:
-            self._discard(next(iter(self._idle)), "evicted")
-        if len(self._idle) + len(self._resetting) >= self.settings.warm_max_idle:
-            self._discard(session, "evicted")  # the warm budget is full of processes still resetting
-            return
+        waited_for = bool(self._waiters.get(session.key))  # a job will take it at once: not idle
+        while not waited_for and len(self._idle) + len(self._resetting) >= self.settings.warm_max_idle:
+            victim = self._victim(session)
+            self._discard(victim, "evicted")
+            if victim is session:  # closing it saves its reset
+                return
         self._resetting[session] = asyncio.create_task(self._reset(session))
 
     async def _reset(self, session: WarmSession) -> bool:
@@ -251,7 +321,11 @@ class WarmPool:
         session.claimed = False
         self._idle[session] = None
         while len(self._idle) > self.settings.warm_max_idle:
-            self._discard(next(iter(self._idle)), "evicted")
+            self._discard(self._victim(), "evicted")
+
+    def _victim(self, released: WarmSession | None = None) -> WarmSession:
+        """The process to close when the idle budget is full (see `eviction_victim`)."""
+        return eviction_victim(list(self._idle), Counter(s.key for s in self._all), released)
 
     def _recycle_reason(self, session: WarmSession) -> str | None:
         settings = self.settings

@@ -145,3 +145,20 @@ def test_the_worker_table_uses_the_catalogue() -> None:
     inactivity = failures.failure("inactivity").error
     assert (inactivity.code, inactivity.status) == ("timeout", 504)
     assert inactivity.message == "The CLI produced nothing for too long; the job was stopped."
+
+
+def test_only_the_catalogue_and_the_per_parameter_helpers_build_api_errors() -> None:
+    """An error with a code of its own is a catalogue entry (`ApiError.of`), not a literal at the raise."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    # invalid_request, unsupported_endpoint; Starlette's own HTTP errors
+    allowed = {"openai_compat/errors.py", "api/errors.py"}
+    found = []
+    for package in ("api", "batches", "jobs", "openai_compat", "provider", "service", "worker"):
+        for path in (root / package).rglob("*.py"):
+            relative = path.relative_to(root).as_posix()
+            if relative not in allowed and re.search(r"\bApiError\(", path.read_text()):
+                found.append(relative)
+    assert found == []
