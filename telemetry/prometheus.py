@@ -35,6 +35,7 @@ COUNTER_HELP = {
     "lc_bulk_holds_total": "Times bulk work was put back to wait (sign-ins above BULK_PAUSE_AT_UTILIZATION).",
     "lc_warm_jobs_total": "CLI runs by path: warm hit, warm miss (a process started), cold.",
     "lc_warm_processes_started_total": "Warm CLI processes started.",
+    "lc_warm_processes_frozen_total": "Idle warm CLI processes stopped until a job takes them.",
     "lc_warm_waits_total": "Jobs that waited for a busy warm process of their configuration (WARM_WAIT_S), "
     "by outcome: taken, timed_out (a process was started), none_left.",
     "lc_warm_processes_recycled_total": "Warm CLI processes closed in good order, by reason.",

@@ -275,3 +275,19 @@ def test_a_job_starts_its_own_process_when_the_busy_one_does_not_finish_in_time(
         assert "".join(stream)
     wait_counter(svc, 'lc_warm_waits_total{outcome="timed_out"}', 1)
     assert counter(svc, STARTED) == 2
+
+
+def process_state(pid: int) -> str:
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+
+
+def test_an_idle_process_is_frozen_and_thawed_for_its_next_job(warm_service: Factory) -> None:
+    svc = warm_service(WARM_FREEZE_AFTER_S="0.5")
+    assert chat(svc, "before the freeze").status_code == 200
+    wait_counter(svc, "lc_warm_processes_frozen_total", 1)
+    (pid,) = svc.cli_pids()
+    assert process_state(pid) == "T"  # stopped: no CPU while it waits
+    reply = chat(svc, "after the freeze")
+    assert reply.json()["choices"][0]["message"]["content"] == "You said: after the freeze"
+    wait_counter(svc, HIT, 1)  # the same process served it (counters reach /metrics within a second)
+    assert svc.cli_pids() == [pid] and counter(svc, MISS) == 1

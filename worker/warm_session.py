@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
+import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -49,6 +51,7 @@ class WarmSession:
         self.last_used = self.started
         self.jobs = 0
         self.claimed = False  # a job is waiting for this session's reset to finish
+        self.frozen = False  # stopped (SIGSTOP) while idle: an idle CLI still spends ~2-3% of a core
         self.stderr_sink: Callable[[str], None] | None = None
         self._client: ClaudeSDKClient | None = None
 
@@ -102,6 +105,22 @@ class WarmSession:
         except (OSError, ValueError, IndexError):
             return 0.0
         return pages * 4096 / 1_048_576
+
+    def freeze(self) -> None:
+        """Stop the idle process (SIGSTOP): its timers and garbage collector cost CPU while it waits."""
+        pid = self.pid()
+        if pid is not None and not self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+                self.frozen = True
+
+    def thaw(self) -> None:
+        """Let a frozen process run again (SIGCONT) before it is given a job."""
+        pid = self.pid()
+        if pid is not None and self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.frozen = False
 
     def kill(self) -> None:
         """SIGKILL the process tree at once (it must not outlive a job it failed)."""
