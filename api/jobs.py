@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -25,84 +25,19 @@ from litellm_claude.api.openapi_bodies import json_body
 from litellm_claude.api.sse import KEEPALIVE, frame
 from litellm_claude.jobs import cancel, errors, follow, records
 from litellm_claude.jobs.contract import ErrorEvent, encode_event
-from litellm_claude.jobs.errors import error_object
 from litellm_claude.jobs.keys import idempotency
 from litellm_claude.jobs.records import JobRecord
 from litellm_claude.jobs.redis_down import is_redis_down, redis_unavailable_error
-from litellm_claude.jobs.status import JobState, observe
+from litellm_claude.jobs.status import observe
 from litellm_claude.openai_compat.errors import ApiError, invalid_request
 from litellm_claude.openai_compat.job_body import JobBody
+from litellm_claude.openai_compat.job_view import job_view
 from litellm_claude.openai_compat.request import build_job, owner_of
-from litellm_claude.openai_compat.response import completion_object
 
 router = APIRouter()
 MAX_IDEMPOTENCY_KEY = 255
 CANCEL_WAIT_S = 5.0
 KEEPALIVE_MS = 15_000
-
-
-class QueueInfo(BaseModel):
-    position: int = 0
-    depth: int = 0
-
-
-class Timings(BaseModel):
-    queued_at: float
-    started_at: float | None = None
-    finished_at: float | None = None
-    queue_s: float | None = None
-    run_s: float | None = None
-
-
-class JobView(BaseModel):
-    id: str
-    object: Literal["job"] = "job"
-    status: str
-    created: int
-    expires_at: int
-    model: str
-    priority: str
-    metadata: dict[str, str]
-    batch_id: str | None = None
-    attempts: int
-    answered_by: str | None = None
-    queue: QueueInfo | None = None
-    timings: Timings
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-
-
-def job_view(record: JobRecord, state: JobState) -> dict[str, Any]:
-    job = record.job
-    started = state.started_ms / 1000 if state.started_ms is not None else None
-    finished = state.finished_ms / 1000 if state.finished_ms is not None else None
-    timings = Timings(
-        queued_at=job.created,
-        started_at=started,
-        finished_at=finished,
-        queue_s=round(max(0.0, started - job.created), 3) if started is not None else None,
-        run_s=round(finished - started, 3) if started is not None and finished is not None else None,
-    )
-    queue = None
-    if state.status == "queued" and state.position is not None:
-        queue = QueueInfo(position=state.position, depth=state.depth or 0)
-    view = JobView(
-        id=job.id,
-        status=state.status,
-        created=int(job.created),
-        expires_at=int(record.expires_at),
-        model=job.model,
-        priority=job.priority,
-        metadata=record.metadata,
-        batch_id=record.batch_id,
-        attempts=state.attempts,
-        answered_by=state.result.model if state.result else None,
-        queue=queue,
-        timings=timings,
-        result=completion_object(job, state.result) if state.result else None,
-        error=error_object(state.error) if state.error else None,
-    )
-    return view.model_dump(mode="json")
 
 
 def request_hash(body: BaseModel) -> str:

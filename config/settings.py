@@ -172,7 +172,7 @@ class Settings(BaseSettings):
         default=0.5,
         ge=0,
         description="A job with no idle process of its configuration waits up to this long for a busy "
-        "one to finish (one job per busy process) before starting another: a start costs ~1 s of CPU, "
+        "one to finish (first come, first served) before starting another: a start costs ~1 s of CPU, "
         "a warm job tens of ms. 0: never wait.",
     )
 

@@ -83,12 +83,17 @@ def eviction_victim(idle: list[K], processes: Counter[str], released: K | None =
     Closing from the configuration with the most processes keeps one warm for as many
     configurations as the budget allows (plain LRU across configurations let a burst of one
     configuration push every other out, and the next job of each started a process again).
-    Within that configuration the process just released goes first (its reset is saved),
-    then the least recently used.
+    Between configurations with as many, the least recently used loses; within the chosen
+    one the process just released goes first (its reset is saved), then the least recently used.
     """
-    age = {id(s): rank for rank, s in enumerate(idle)}
     candidates = [*idle, released] if released is not None else idle
-    return min(candidates, key=lambda s: (-processes[s.key], s is not released, age.get(id(s), -1)))
+    oldest: dict[str, int] = {}
+    for rank, s in enumerate(candidates):
+        oldest.setdefault(s.key, rank)
+    key = max(oldest, key=lambda k: (processes[k], -oldest[k]))
+    if released is not None and released.key == key:
+        return released
+    return candidates[oldest[key]]
 
 
 class WarmPool:
@@ -254,17 +259,18 @@ class WarmPool:
         return session if ok else None
 
     async def _wait_for_busy(self, key: str) -> WarmSession | None:
-        """Wait up to WARM_WAIT_S for a busy process of this key (one waiting job per busy process).
+        """Wait up to WARM_WAIT_S for a busy process of this key; waiting jobs take them in turn.
 
-        A warm job takes tens of milliseconds and a start about a second of CPU, so under
-        load waiting beats starting; a job whose key has no busy process to spare starts one.
+        A warm job takes tens of milliseconds and a start about a second of CPU, so a job
+        that can be served within the wait by a process finishing is served sooner and
+        cheaper than by a start; one that cannot (long answers, a deep burst) starts one.
         """
         waiters = self._waiters.setdefault(key, [])
-        if self.settings.warm_wait_s <= 0 or self._busy[key] <= len(waiters):
+        if self.settings.warm_wait_s <= 0 or self._busy[key] == 0:
             return None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.warm_wait_s
-        while self._busy[key] > len(waiters):
+        while self._busy[key] > 0:
             woken: asyncio.Future[None] = loop.create_future()
             waiters.append(woken)
             try:

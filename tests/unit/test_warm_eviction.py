@@ -54,3 +54,8 @@ def test_one_process_per_configuration_survives_a_burst() -> None:
             idle.remove(victim)
             idle.append(released)
     assert sorted(p.key for p in idle) == [str(k) for k in range(8)]
+
+
+def test_between_configurations_with_as_many_the_least_recently_used_loses() -> None:
+    a, released = Proc("a"), Proc("b")
+    assert eviction_victim([a], Counter(a=1, b=1), released) is a
