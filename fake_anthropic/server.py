@@ -119,6 +119,12 @@ async def _wait_forever(state: FakeUpstreamState, request: Request | None = None
         await asyncio.sleep(0.05)
 
 
+async def _gate(state: FakeUpstreamState) -> None:
+    """Wait while the state holds answers back (`FakeUpstreamState.hold`)."""
+    while state.holding() and not state.closing:  # noqa: ASYNC110 - the gate is set from another thread
+        await asyncio.sleep(0.01)
+
+
 async def _stream(
     plan: Plan, state: FakeUpstreamState, msg_id: str, model: str, input_tokens: int
 ) -> AsyncIterator[bytes]:
@@ -126,6 +132,7 @@ async def _stream(
     if plan.hang:
         await _wait_forever(state)
         return
+    await _gate(state)
     first_delay, token_delay = state.delays()
     if first_delay > 0:
         await asyncio.sleep(first_delay)
@@ -209,6 +216,7 @@ def create_app(state: FakeUpstreamState) -> Starlette:
             if plan.hang:
                 await _wait_forever(state, request)
                 return Response(status_code=499)
+            await _gate(state)
             first_delay, token_delay = state.delays()
             output_tokens = plan.output_tokens()
             await asyncio.sleep(first_delay + token_delay * max(0, output_tokens - 1))

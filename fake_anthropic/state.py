@@ -138,6 +138,7 @@ class FakeUpstreamState:
         self._in_flight = 0
         self._peak_in_flight = 0
         self._closing = threading.Event()
+        self._held = threading.Event()  # set: answers wait before their first token
         self._limits: dict[str, dict[str, LimitWindow]] = {}
 
     # -- recording -------------------------------------------------------------
@@ -285,6 +286,17 @@ class FakeUpstreamState:
         """(first_token_delay, token_delay) in seconds."""
         with self._lock:
             return self._first_token_delay, self._token_delay
+
+    # -- a gate --------------------------------------------------------------------
+    def hold(self) -> None:
+        """Answers wait before their first token until `release` (a test that must catch work mid-way)."""
+        self._held.set()
+
+    def release(self) -> None:
+        self._held.clear()
+
+    def holding(self) -> bool:
+        return self._held.is_set()
 
     # -- in-flight accounting --------------------------------------------------
     def enter(self) -> None:

@@ -64,7 +64,7 @@ def test_batch_run_survives_ctrl_c_and_resumes_the_same_batch(
     source = tmp_path / "requests.jsonl"
     source.write_text("".join(json.dumps(line) + "\n" for line in lines))
     out, states = tmp_path / "results.jsonl", tmp_path / "state"
-    fake_upstream.state.set_delays(first_token_delay=1.0)  # long enough to be interrupted mid-way
+    fake_upstream.state.hold()  # no answer until the command has been interrupted mid-way
 
     first = subprocess.Popen(
         batch_cmd(svc, source, out, states),
@@ -85,11 +85,11 @@ def test_batch_run_survives_ctrl_c_and_resumes_the_same_batch(
     finally:
         first.kill()
         first.wait()
+        fake_upstream.state.release()
     assert first.returncode == 130, err
     assert f"batch {state['batch_id']} keeps running" in err and "run the same command again" in err
     assert not out.exists()
 
-    fake_upstream.state.set_delays(first_token_delay=0.0)
     second = run(batch_cmd(svc, source, out, states))
     assert f"resuming batch {state['batch_id']}" in second.stderr, second.stderr
     assert second.returncode == 1, second.stderr  # one request failed: reported, files written

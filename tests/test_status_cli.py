@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
 import signal
 import subprocess
 import sys
+import threading
 from typing import Any
 
 from litellm_claude.fake_anthropic import FakeUpstream
@@ -24,6 +26,12 @@ def status(svc: Service, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+def _read_until_closed(fd: int) -> None:
+    with contextlib.suppress(OSError):  # EIO once the other side is closed
+        while os.read(fd, 65536):
+            pass
 
 
 def snapshot(svc: Service) -> dict[str, Any]:
@@ -89,7 +97,11 @@ def test_status_shows_queue_workers_cli_cooldowns_failures_and_batches(
                 seen += chunk
             assert b"\x1b[" in seen  # cursor movement: the table is redrawn where it was
             watch.send_signal(signal.SIGINT)
+            # a terminal keeps reading: a pty nobody reads fills, and the last redraw would block
+            drain = threading.Thread(target=_read_until_closed, args=(leader,), daemon=True)
+            drain.start()
             assert watch.wait(30) == 0
+            drain.join(10)
         finally:
             watch.kill()
             watch.wait()
