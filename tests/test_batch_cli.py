@@ -11,6 +11,7 @@ from pathlib import Path
 
 from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import API_KEY, REPO, Service
+from tests.helpers.signals import default_sigint
 from tests.ops_scene import wait_for
 
 
@@ -69,6 +70,7 @@ def test_batch_run_survives_ctrl_c_and_resumes_the_same_batch(
     first = subprocess.Popen(
         batch_cmd(svc, source, out, states),
         cwd=REPO,
+        preexec_fn=default_sigint,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

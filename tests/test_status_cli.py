@@ -14,6 +14,7 @@ from typing import Any
 
 from litellm_claude.fake_anthropic import FakeUpstream
 from tests.conftest import REPO, Factory, Service
+from tests.helpers.signals import default_sigint
 from tests.ops_scene import FAILED_CODE, SLOW_MACHINE, build_scene, end_scene, wait_for
 
 
@@ -87,6 +88,7 @@ def test_status_shows_queue_workers_cli_cooldowns_failures_and_batches(
             stdin=follower,
             stdout=follower,
             stderr=follower,
+            preexec_fn=default_sigint,
         )
         os.close(follower)
         try:
