@@ -175,6 +175,8 @@ class WarmPool:
         finally:
             session.stderr_sink = None
             self._busy[key] -= 1
+            if self._busy[key] <= 0:
+                del self._busy[key]
             if verdict == "reuse":
                 self._release(session)
             else:
@@ -265,13 +267,13 @@ class WarmPool:
         that can be served within the wait by a process finishing is served sooner and
         cheaper than by a start; one that cannot (long answers, a deep burst) starts one.
         """
-        waiters = self._waiters.setdefault(key, [])
         if self.settings.warm_wait_s <= 0 or self._busy[key] == 0:
             return None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.warm_wait_s
         while self._busy[key] > 0:
             woken: asyncio.Future[None] = loop.create_future()
+            waiters = self._waiters.setdefault(key, [])
             waiters.append(woken)
             try:
                 async with asyncio.timeout_at(deadline):
@@ -282,6 +284,8 @@ class WarmPool:
             finally:
                 if woken in waiters:
                     waiters.remove(woken)
+                if not waiters and self._waiters.get(key) is waiters:
+                    del self._waiters[key]  # no entry is kept for a configuration nobody waits for
             session = self._idle_match(key) or await self._claim_resetting(key)
             if session is not None:
                 self._count("lc_warm_waits_total", outcome="taken")
@@ -296,7 +300,9 @@ class WarmPool:
             woken = waiters.pop(0)
             if not woken.done():
                 woken.set_result(None)
-                return
+                break
+        if waiters is not None and not waiters:
+            del self._waiters[key]
 
     def _release(self, session: WarmSession) -> None:
         """A job ended cleanly: recycle the process, or reset it in the background and keep it."""
