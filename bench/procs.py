@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -23,6 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 PROC = Path("/proc")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:
@@ -160,6 +162,17 @@ def _kill(pid: int, sig: int) -> None:
         os.kill(pid, sig)
 
 
+def _own_session() -> None:
+    """In the child before exec: a session of its own, and SIGTERM when the benchmark dies.
+
+    `stop_all` ends every process at exit and on SIGTERM or Ctrl-C; the parent-death signal
+    covers a benchmark killed with SIGKILL (its processes otherwise ran on, Redis included).
+    The benchmark starts processes from its main thread only (the signal follows the thread).
+    """
+    os.setsid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
 class Procs:
     """The processes of one benchmark; `stop_all` (also at exit and on SIGTERM) ends them all."""
 
@@ -175,7 +188,7 @@ class Procs:
             raise RuntimeError(f"{name} already running")
         with open(self.log_dir / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(
-                argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_own_session
             )
         self.procs[name] = proc
         return proc

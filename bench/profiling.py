@@ -11,7 +11,7 @@ import httpx
 from cpu import CpuMeter
 from loadgen import chat, closed_loop
 from options import MODEL
-from pyspy import Recorder, py_spy_binary, summarize
+from pyspy import Profile, Recorder, py_spy_binary, summarize
 
 if TYPE_CHECKING:
     from services import Bench
@@ -59,14 +59,21 @@ async def profile_worker(bench: Bench, client: httpx.AsyncClient) -> None:
             "completions": sum(1 for s in samples if s.ok),
             "wall": wall,
             "cpu": cpu,
-            "samples": prof.samples,
-            "seconds": prof.seconds,
-            "idle_samples": prof.idle_samples,
-            "groups": prof.incl_groups.most_common(),
-            "bench": prof.self_funcs.most_common(12),
-            "files": prof.incl_files.most_common(12),
+            **profile_figures(prof),
         }
     )
     if bench.args.keep_logs:
         shutil.copy(raw, bench.tmp / "logs" / "worker-profile.txt")
     print(f"  profiled worker: {prof.samples} samples", flush=True)
+
+
+def profile_figures(prof: Profile) -> dict[str, Any]:
+    """What the report's 'Worker profile' section reads of a py-spy profile."""
+    return {
+        "samples": prof.samples,
+        "seconds": prof.seconds,
+        "idle_samples": prof.idle_samples,
+        "groups": prof.incl_groups.most_common(),
+        "self": prof.self_funcs.most_common(12),
+        "files": prof.incl_files.most_common(12),
+    }

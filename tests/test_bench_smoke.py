@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.waiting import wait_for
+
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench" / "run.py"
 
@@ -108,3 +110,58 @@ def test_the_warm_comparison_was_measured_without_errors(quick_report: tuple[str
         assert warm["graphiti"][path]["errors"] == 0, warm["graphiti"][path]
     assert warm["counters"].get('lc_warm_jobs_total{result="hit"}', 0) > 0
     assert "| API, warm path (default) |" in text
+
+
+def _commands(pids: set[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            out.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return out
+
+
+def test_a_benchmark_killed_with_sigkill_takes_its_processes_along(tmp_path: Path) -> None:
+    """`stop_all` covers exit, SIGTERM and Ctrl-C; a SIGKILL leaves it no chance: the parent-death signal."""
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    before = _bench_pids()
+    bench = subprocess.Popen(
+        [sys.executable, str(BENCH), "--quick", "--out", str(tmp_path / "b.md")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(
+            lambda: any("service.cli" in c for c in _commands(_bench_pids() - before)),
+            "the benchmark to start its Redis, fake upstream and service",
+            120,
+        )
+    finally:
+        bench.kill()
+        bench.wait()
+    wait_for(lambda: not (_bench_pids() - before), "the killed benchmark's processes to exit", 60)
+
+
+def test_a_worker_profile_renders_in_the_report(tmp_path: Path) -> None:
+    """--quick skips the profile where py-spy is missing (as in CI): its figures still reach the report."""
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from profiling import profile_figures
+        from pyspy import summarize
+        from report_resources import profile_section
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        "process 1:python;thread (0x1):MainThread;_run_once (asyncio/base_events.py:1900);"
+        "publish (litellm_claude/jobs/event_stream.py:40) 30\n"
+        "process 1:python;thread (0x1):MainThread;select (selectors.py:468) 10\n"
+    )
+    figures = profile_figures(summarize(raw, 100))
+    cpu = {"worker": 1.0, "cli": 5.0}
+    profile = {"tool": "py-spy", "rate": 100, "label": "a test", "completions": 3, "wall": 1.0, "cpu": cpu}
+    text = "\n".join(profile_section({"profile": {**profile, **figures}}))
+    assert "`publish (" in text and "40 busy samples" in text, text
