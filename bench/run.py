@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -108,18 +109,29 @@ def out_path(args: argparse.Namespace) -> Path:
 
 
 def write(args: argparse.Namespace, bench: Bench, results: dict[str, Any]) -> None:
-    """The report to --out (every section in it), the raw results to the logs and --json."""
-    text = render(results)
+    """The report to --out (every section in it), the raw results to the logs and --json.
+
+    The raw results are saved first: a report that fails to render is not a lost run
+    (`bench/run.py --render <saved.json>` renders it again).
+    """
+    raw = json.dumps(results, indent=1, default=str)
+    if args.json:
+        Path(args.json).write_text(raw)
+    try:
+        text = render(results)
+    except Exception:
+        fd, saved = tempfile.mkstemp(prefix="bench-results-", suffix=".json")
+        with os.fdopen(fd, "w") as file:
+            file.write(raw)
+        print(f"the report did not render; results saved to {saved} (--render {saved})", file=sys.stderr)
+        raise
     missing = [s for s in SECTIONS if s not in text]
     if missing:
         raise RuntimeError(f"report lacks sections {missing}")
     out = out_path(args)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    raw = json.dumps(results, indent=1, default=str)
     (bench.tmp / "logs" / "results.json").write_text(raw)
-    if args.json:
-        Path(args.json).write_text(raw)
     print(text)
     fig = latency_figures(results)
     print(
