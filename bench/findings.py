@@ -55,8 +55,9 @@ def write(bench: Bench) -> None:
             0,
             f"**Queue wait.** With {setting} a job waits a median {wait:.0f} ms for a worker, and the "
             f"service's own work (HTTP in, enqueue, worker setup, event stream out) is {own:.0f} ms."
-            f"{fast_text} Polling faster costs idle CPU (see 'Where a request's time goes'); a "
-            "blocking pop on a notify list pushed by `JobClient.submit` would wake an idle worker in "
-            "about a Redis round trip without polling at all. The enqueue itself (`JobClient.submit`: "
-            "a ZCARD depth check, then arq's WATCH/MULTI enqueue) is most of 'API in'.",
+            f"{fast_text} An idle worker does not wait for its poll: `JobClient.submit` pushes a "
+            "wake-up token that idle workers block on (worker/wakeup.py), and the poll is the "
+            "fallback; polling faster costs idle CPU (see 'Where a request's time goes'). The "
+            "enqueue itself (`JobClient.submit`: a ZCARD depth check, then arq's WATCH/MULTI enqueue) "
+            "is most of 'API in'.",
         )

@@ -115,44 +115,33 @@ def beyond_section(results: dict[str, Any]) -> list[str]:
     worker = sat.get("worker_cpu_per_completion", math.nan)
     cores = float(results["meta"]["machine"]["cores"])
     spawn_cap = cores / service if service else math.nan
-    warm_hi = cores / (0.035 + rest) if rest == rest else math.nan
-    warm_lo = cores / (0.140 + rest) if rest == rest else math.nan
     best = sat.get("best", {})
+    warm_rows = [r for r in results.get("warm", {}).get("throughput", []) if r.get("path") == "warm"]
+    warm = max(warm_rows, key=lambda r: r["tput"], default=None)
+    passed = (
+        f"In this run the warm path served {warm['tput']:.2f} completions/s at "
+        f"{warm['cpu_per_completion']:.3f} CPU-seconds each ({warm['cli_per_completion']:.3f} s of it CLI), "
+        f"{warm['tput'] / spawn_cap:.1f}x this ceiling."
+        if warm and spawn_cap == spawn_cap
+        else "This run did not measure the warm path."
+    )
     return [
         "## Past the spawn-per-job ceiling",
         "",
-        f"Each completion spawns a fresh Claude Code CLI process: {cli_cpu:.2f} CPU-seconds of CLI per "
-        f"completion at the throughput peak ({best.get('label', 'n/a')}), plus {rest:.3f} s for the rest "
-        f"of the service (worker Python {worker:.3f} s, API, Redis). {cores:.0f} cores therefore cap the "
-        f"service near {spawn_cap:.1f} completions/s (measured {best.get('tput', math.nan):.2f}/s), "
-        "whatever the queue, the API or Redis do, and more worker processes on the same cores add no "
-        "CPU. The worker's own Python (mostly the SDK reading the CLI's messages and the per-token "
-        "event publishing, see the profile) is worth trimming only after the spawn is gone. What "
-        "would move the ceiling:",
+        f"On the cold path each completion spawns a fresh Claude Code CLI process: {cli_cpu:.2f} "
+        f"CPU-seconds of CLI per completion at the throughput peak ({best.get('label', 'n/a')}), plus "
+        f"{rest:.3f} s for the rest of the service (worker Python {worker:.3f} s, API, Redis). "
+        f"{cores:.0f} cores therefore cap that path near {spawn_cap:.1f} completions/s (measured "
+        f"{best.get('tput', math.nan):.2f}/s), whatever the queue, the API or Redis do, and more worker "
+        "processes on the same cores add no CPU.",
         "",
-        "1. **Warm CLI processes.** Keep long-lived `ClaudeSDKClient` sessions in each worker, one pool "
-        "per (model, system prompt, output schema, max_tokens), and send `/clear` between jobs instead "
-        "of spawning. Measured on this machine (shared/docs/claude-code-cli-facts.md): 0.32 s to "
-        "connect once, then 35-140 ms per query, against ~0.4 s per spawn. If a warm query costs at "
-        f"most its wall time in CPU, {cores:.0f} cores would serve about {warm_lo:.0f}-{warm_hi:.0f} "
-        f"completions/s with the rest of the service as measured, instead of {spawn_cap:.1f}. Jobs "
-        "with history (resumed session transcripts) or structured output need their own pools or keep "
-        "spawning; the pool must also hold back-pressure (GLOBAL_MAX_CLI counts warm processes too, and "
-        "each holds ~100 MB private memory: see Memory).",
-        "2. **The risk: one caller's state reaching another.** A warm process carries the previous "
-        "job's conversation until `/clear` has run, and possibly state outside the conversation (todo "
-        "lists, files in its cwd, anything under CLAUDE_CONFIG_DIR, the session id). A `/clear` that "
-        "fails, is skipped after an error or cancel, or races the next job would put caller A's "
-        "prompt, and any secret in it, into caller B's context.",
-        "3. **Ruling it out.** (a) A canary test against the fake upstream, which records every request "
-        "body: caller A sends a random secret, the same warm process then serves caller B, and the "
-        "test asserts that the secret is nowhere in B's upstream request (exact, not dependent on "
-        "what a model says); repeat it after a success, an upstream error, a cancel, a timeout and an "
-        "inactivity kill. (b) The same check in production code, cheaply: the first upstream turn "
-        "of a pooled job must hold only the new user message (the facts doc shows `/clear` leaves only "
-        "a local-command note), else kill the process and rerun the job on a fresh spawn. (c) Never "
-        "share a process across API keys (pool key includes the caller's owner hash) unless (a) and (b) "
-        "are in place; recycle each process after N jobs and on any error, cancel or timeout. "
-        "(d) Give each warm process its own scratch cwd and CLAUDE_CONFIG_DIR, wiped on recycle.",
+        "Warm CLI processes (the default; section 'Warm CLI processes') pass that ceiling: each worker "
+        "keeps `ClaudeSDKClient` processes per fixed configuration and resets them with `/clear` between "
+        f"jobs instead of spawning. {passed} Conversations with earlier turns keep the cold path. How "
+        "one caller's state is kept from the next on a shared process (the README's 'What the model "
+        "sees'): a process is reset before it is reused and killed, never reused, after a cancel, a "
+        "timeout, a crash or an interrupted stream; `tests/test_warm_processes.py` proves it with the "
+        "fake upstream's recorded requests after answered, failed, rate-limited, structured, timed-out "
+        "and cancelled jobs on one process.",
         "",
     ]
