@@ -36,6 +36,17 @@ def redis_server_binary() -> str:
     raise RuntimeError("no redis-server: install it (apt-get install redis-server)")
 
 
+_handed_out: set[int] = set()
+
+
+def unique_port() -> int:
+    """A free port never handed out before in this session (free_port alone can repeat one)."""
+    while (port := free_port()) in _handed_out:
+        pass
+    _handed_out.add(port)
+    return port
+
+
 # `seconds_until(condition, timeout, what)` that takes a Redis still starting or failing over as "not yet"
 poll = functools.partial(seconds_until, every=0.05, tolerate=(redis.RedisError, OSError))
 
@@ -48,8 +59,9 @@ class RedisProc:
     workdir: Path
     args: list[str] = field(default_factory=list)
     sentinel_conf: str | None = None
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=unique_port)
     proc: subprocess.Popen[bytes] | None = None
+    started: bool = False  # once started, restarts keep the port
 
     def url(self, db: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -58,6 +70,25 @@ class RedisProc:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2, socket_connect_timeout=2)
 
     def start(self, timeout: float = 20) -> None:
+        """Start it and wait until it answers on its port (ours, not another server's).
+
+        Ports are picked before the servers start, so on a first start the port may have been
+        taken meanwhile (by a server of another test, or as the local end of a connection): it
+        then gets another one. A restart keeps its port (clients and Sentinels know it).
+        """
+        for _ in range(5):
+            self._spawn()
+            poll(self._answers_or_exited, timeout, f"{self.name} to answer PING")
+            if self.alive():
+                self.started = True
+                return
+            if self.started or "Address already in use" not in self.log():
+                raise RuntimeError(f"{self.name} exited at start:\n{self.log()[-3000:]}")
+            self.port = unique_port()
+            (self.workdir / self.name / "sentinel.conf").unlink(missing_ok=True)
+        raise RuntimeError(f"{self.name}: no free port after 5 tries")
+
+    def _spawn(self) -> None:
         data = self.workdir / self.name
         data.mkdir(parents=True, exist_ok=True)
         if self.sentinel_conf is not None:
@@ -78,7 +109,12 @@ class RedisProc:
             ]  # fmt: skip
         log = open(data / "server.log", "ab")
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        poll(lambda: bool(self.client().ping()), timeout, f"{self.name} to answer PING")
+
+    def _answers_or_exited(self) -> bool:
+        """True once this process answers on its port (another server there does not count), or exited."""
+        if self.proc is None or self.proc.poll() is not None:
+            return True
+        return int(self.client().info("server")["process_id"]) == self.proc.pid
 
     def kill(self) -> None:
         """SIGKILL, as a crash or a lost machine would."""
