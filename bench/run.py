@@ -120,9 +120,11 @@ def write(args: argparse.Namespace, bench: Bench, results: dict[str, Any]) -> No
     try:
         text = render(results)
     except Exception:
-        fd, saved = tempfile.mkstemp(prefix="bench-results-", suffix=".json")
-        with os.fdopen(fd, "w") as file:
-            file.write(raw)
+        saved = args.json
+        if not saved:
+            fd, saved = tempfile.mkstemp(prefix="bench-results-", suffix=".json")
+            with os.fdopen(fd, "w") as file:
+                file.write(raw)
         print(f"the report did not render; results saved to {saved} (--render {saved})", file=sys.stderr)
         raise
     missing = [s for s in SECTIONS if s not in text]
