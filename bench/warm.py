@@ -154,7 +154,8 @@ class WarmBench:
     async def throughput(
         self, client: httpx.AsyncClient, path: str, concurrency: int, n: int, *, load: str = "plain"
     ) -> dict[str, Any]:
-        """Closed loop of `n` non-streaming requests; `load` "graphiti": the Graphiti-shaped body."""
+        """Closed loop of `n` requests: `load` "plain" non-streaming, "stream" streaming, "graphiti" the
+        Graphiti-shaped structured-output body."""
         b = self.bench
         meter = CpuMeter(lambda: self.pids(path), b.redis_cpu)
 
@@ -162,7 +163,7 @@ class WarmBench:
             if load == "graphiti":
                 return await self.graphiti_call(client, path, index)
             return await chat(
-                client, self.urls[path], b.api_key, MODEL, b.prompt, stream=False, expect=b.expect
+                client, self.urls[path], b.api_key, MODEL, b.prompt, stream=load == "stream", expect=b.expect
             )
 
         before = meter.snapshot()
@@ -399,9 +400,10 @@ def main() -> int:
     own.add_argument("--concurrency", type=int, default=16, help="--ab: closed-loop callers")
     own.add_argument(
         "--load",
-        choices=["plain", "graphiti"],
+        choices=["plain", "stream", "graphiti"],
         default="plain",
-        help="--ab: the plain prompt, or the Graphiti-shaped structured-output calls (8 pairs)",
+        help="--ab: the plain prompt (non-streaming or streaming), or the Graphiti-shaped "
+        "structured-output calls (8 pairs)",
     )
     own.add_argument("--requests", type=int, default=240, help="--ab: requests per variant and round")
     args = own.parse_args()
