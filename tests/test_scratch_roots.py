@@ -14,27 +14,38 @@ from unittest import mock
 import pytest
 
 from litellm_claude.worker.cli_parent_death import guarded_cli_path
-from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots
+from litellm_claude.worker.scratch import ScratchRoot, remove_dead_roots, scratch_dir
 from tests.conftest import REPO
 
 HOLD_A_ROOT = """
 import sys, time
 from litellm_claude.worker.scratch import ScratchRoot
 root = ScratchRoot(sys.argv[1])
-job = root.job_dir()
-print(job.name, flush=True)
-time.sleep(600)
+with root.job_dir() as job:
+    print(job, flush=True)
+    time.sleep(600)
 """
 
 
 def test_a_live_root_is_kept_and_removed_on_close(tmp_path: Path) -> None:
     root = ScratchRoot(str(tmp_path))
-    job = root.job_dir()
-    assert Path(job.name).parent == root.path and root.path.name.startswith("lc-worker-")
-    assert remove_dead_roots(str(tmp_path)) == []
-    assert Path(job.name).is_dir()
-    root.close()
+    with root.job_dir() as job:
+        assert Path(job).parent == root.path and root.path.name.startswith("lc-worker-")
+        assert remove_dead_roots(str(tmp_path)) == []
+        assert Path(job).is_dir()
+        root.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_job_directory_names_come_back_once_free(tmp_path: Path) -> None:
+    """The CLI keeps an entry per working directory in its config file: names are reused, not new."""
+    with scratch_dir(str(tmp_path)) as first, scratch_dir(str(tmp_path)) as second:
+        assert [Path(first).name, Path(second).name] == ["lc-job-0", "lc-job-1"]
+        assert not any(Path(first).iterdir())
+    (tmp_path / "lc-job-0").write_text("")  # taken by something else: skipped, never reused
+    with scratch_dir(str(tmp_path)) as again:
+        assert Path(again).name == "lc-job-1"
+    assert not Path(again).exists()
 
 
 def test_a_dead_workers_root_is_removed_and_what_works_in_it_killed(tmp_path: Path) -> None:

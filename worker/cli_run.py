@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import tempfile
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from litellm_claude.worker.failures import Failure
 from litellm_claude.worker.function_calling import decision_result, tools_active
 from litellm_claude.worker.notice_guard import NoticeGuard
 from litellm_claude.worker.process_tree import kill_tree_in
+from litellm_claude.worker.scratch import scratch_dir
 from litellm_claude.worker.stop_sequences import StopScanner, apply_stops
 from litellm_claude.worker.transcript import remove_transcripts
 
@@ -126,7 +126,7 @@ async def run_cold(
 ) -> RunOutcome:
     """Run a fresh CLI process for `job`; it ends with the job."""
     run = CliRun(job, model, settings, emit_text, may_fall_back=may_fall_back, limit_events=limit_events)
-    with tempfile.TemporaryDirectory(prefix="lc-job-", dir=scratch_root) as scratch:
+    with scratch_dir(scratch_root) as scratch:
         options, prompt = build_options(job, model, scratch, settings, run.state.stderr_line, signin=signin)
         if scratch_root:
             options.env["TMPDIR"] = scratch_root  # the CLI's own temporary files go when the worker does

@@ -11,6 +11,7 @@ import signal
 from pathlib import Path
 
 PROC = Path("/proc")
+JOB_PREFIX = "lc-job-"  # the working directory of every job's CLI process starts with it (worker/scratch.py)
 
 
 def _pids() -> list[int]:
@@ -76,7 +77,7 @@ def cli_processes_under(root: int) -> list[tuple[int, float | None]]:
         pid = stack.pop()
         stack.extend(children.get(pid, []))
         try:
-            if not os.path.basename(os.readlink(PROC / str(pid) / "cwd")).startswith("lc-job-"):
+            if not os.path.basename(os.readlink(PROC / str(pid) / "cwd")).startswith(JOB_PREFIX):
                 continue
             if _parent(pid) is not None and _cwd_is_job(_parent(pid)):
                 continue  # a child of the CLI, not a CLI
@@ -89,6 +90,6 @@ def cli_processes_under(root: int) -> list[tuple[int, float | None]]:
 
 def _cwd_is_job(pid: int | None) -> bool:
     try:
-        return os.path.basename(os.readlink(PROC / str(pid) / "cwd")).startswith("lc-job-")
+        return os.path.basename(os.readlink(PROC / str(pid) / "cwd")).startswith(JOB_PREFIX)
     except OSError:
         return False

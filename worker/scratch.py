@@ -1,26 +1,59 @@
-"""Scratch directories: one root per worker process holding each job's empty working directory.
+"""Scratch directories: one root per worker process holding each CLI process's empty working directory.
 
 The worker holds an exclusive lock on a file in its root for as long as it
 lives; the kernel drops the lock when the process dies, however it dies. A
 worker starting up removes every root whose lock it can take (its worker is
 dead), after killing any process still working in it (a CLI's own children).
+
+A CLI process's directory is named `<prefix><n>`, n the lowest number not in
+use, so names come back once their process is gone. A warm CLI process records
+its working directory in `.claude.json` of its config dir (a `projects` entry
+the CLI never prunes); with a fresh name per process that file grew for as long
+as a config dir lived (a login volume: for good). Now it holds about as many
+entries per worker as CLI processes ran at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import itertools
 import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from litellm_claude.worker.process_tree import kill_tree_in
+from litellm_claude.worker.process_tree import JOB_PREFIX, kill_tree_in
 
 log = logging.getLogger(__name__)
 ROOT_PREFIX = "lc-worker-"
 LOCK_NAME = ".owner.lock"
+
+
+def claim_dir(parent: str | None, prefix: str) -> str:
+    """Make `<parent>/<prefix><n>` for the lowest n not in use (mkdir is the claim); remove it to free n."""
+    base = Path(parent or tempfile.gettempdir())
+    for n in itertools.count():
+        path = base / f"{prefix}{n}"
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        return str(path)
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def scratch_dir(parent: str | None, prefix: str = JOB_PREFIX) -> Iterator[str]:
+    """An empty working directory for one CLI process, removed (and its name freed) afterwards."""
+    path = claim_dir(parent, prefix)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 class ScratchRoot:
@@ -35,8 +68,8 @@ class ScratchRoot:
         self.path = self.parent / f"{prefix}{os.getpid()}-{staging.name.removeprefix('lc-starting-')}"
         staging.rename(self.path)
 
-    def job_dir(self) -> tempfile.TemporaryDirectory[str]:
-        return tempfile.TemporaryDirectory(prefix="lc-job-", dir=self.path)
+    def job_dir(self) -> contextlib.AbstractContextManager[str]:
+        return scratch_dir(str(self.path))
 
     def close(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -18,7 +18,6 @@ import contextlib
 import os
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -33,12 +32,13 @@ from claude_agent_sdk import (
 )
 
 from litellm_claude.worker.cli_options import Prompt, log_stderr
-from litellm_claude.worker.process_tree import kill_tree_in
+from litellm_claude.worker.process_tree import JOB_PREFIX, kill_tree_in
+from litellm_claude.worker.scratch import claim_dir
 
 CLEAR_COMMAND = "/clear"
 RESET_TIMEOUT_S = 30.0  # generous: a loaded machine is slow, a hung CLI is rare
 CLOSE_TIMEOUT_S = 5.0
-SCRATCH_PREFIX = "lc-job-warm-"
+SCRATCH_PREFIX = f"{JOB_PREFIX}warm-"
 
 
 class WarmSession:
@@ -46,7 +46,7 @@ class WarmSession:
 
     def __init__(self, key: str, *, scratch_root: str | None = None) -> None:
         self.key = key
-        self.scratch = tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=scratch_root)
+        self.scratch = claim_dir(scratch_root, SCRATCH_PREFIX)
         self.started = time.monotonic()
         self.last_used = self.started
         self.jobs = 0
