@@ -25,6 +25,7 @@ VENV_BIN = Path(sys.executable).parent
 PROC = Path("/proc")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: the child between fork and exec only calls it
 
 
 def free_port() -> int:
@@ -170,7 +171,7 @@ def _own_session() -> None:
     The benchmark starts processes from its main thread only (the signal follows the thread).
     """
     os.setsid()
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 class Procs:

@@ -31,6 +31,7 @@ STOP_WAIT_S = 10.0
 START_WAIT_S = 20.0
 DIR_PREFIX = "lc-redis-"
 _PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded here: the child between fork and exec only calls it
 
 
 @contextmanager
@@ -88,8 +89,7 @@ def _start(workdir: Path, db_file: Path | None) -> subprocess.Popen[bytes]:
 
 def _die_with_parent() -> None:
     """In the child before exec: SIGKILL when `serve` dies; a process group of its own (no Ctrl-C)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     os.setpgid(0, 0)
 
 
