@@ -284,6 +284,14 @@ MAX_TURNS = _code(
 UPSTREAM_ERROR = _code(
     "upstream_error", "api_error", 502, "Claude answered with an error.", retryable=True, fallback=True
 )
+UPSTREAM_UNREACHABLE = _code(
+    # the same host serves every model of a chain: no fallback
+    "upstream_unreachable",
+    "api_error",
+    502,
+    "The Claude API could not be reached.",
+    retryable=True,
+)
 CLI_FAILED = _code("cli_failed", "api_error", 502, "The Claude Code CLI failed.", retryable=True)
 INVALID_OUTPUT = _code(
     "invalid_structured_output",

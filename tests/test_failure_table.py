@@ -75,3 +75,18 @@ def test_stop_sequences_cut_streams_and_whole_text() -> None:
     assert out == "one "
     assert apply_stops("abc\n\nxyz", ["\n\n"]) == ("abc", True)
     assert apply_stops("abc", ["zz"]) == ("abc", False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)",
+        "API Error: getaddrinfo ENOTFOUND claude.internal",
+        "API Error: Connection error.",
+    ],
+)
+def test_an_unreachable_upstream_is_its_own_failure_with_the_cli_s_reason(text: str) -> None:
+    failure = failures.from_text(text)
+    assert failure is not None and failure.kind == "unreachable" and not failure.fallback_ok
+    assert failure.error.code == "upstream_unreachable" and failure.error.status == 502
+    assert text.removeprefix("API Error: ") in failure.error.message

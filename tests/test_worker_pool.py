@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from litellm_claude.fake_anthropic import FakeUpstream
-from tests.conftest import API_KEY, Factory, Service
+from tests.conftest import API_KEY, Factory, Service, free_port
 from tests.helpers.streams import chat_body, deltas, open_chat_stream
 from tests.helpers.waiting import seconds_until
 
@@ -103,6 +103,19 @@ def test_every_model_limited_is_429_with_retry_after(
     again = chat(svc, "still limited")
     assert again.status_code == 429
     assert upstream_models(fake_upstream) == []
+
+
+def test_an_unreachable_upstream_is_a_502_that_says_why_and_tries_no_other_model(
+    make_service: Factory,
+) -> None:
+    svc = make_service(ANTHROPIC_BASE_URL=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    reply = chat(svc, "anyone there?")  # `default`: Opus, then Sonnet if Opus is unavailable
+    assert reply.status_code == 502, reply.text
+    error = reply.json()["error"]
+    assert error["code"] == "upstream_unreachable" and "ECONNREFUSED" in error["message"], error
+    logs = svc.logs()  # this service ran this one job
+    assert "failed: upstream_unreachable, 502 (The Claude API could not be reached." in logs  # operator
+    assert logs.count(": running the CLI on") == 1, "another model was tried: it is the same host"
 
 
 def test_a_silent_upstream_times_out_and_leaves_no_cli_process(

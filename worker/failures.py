@@ -29,6 +29,7 @@ TABLE: dict[str, ErrorCode] = {
     "invalid_request": errors.UPSTREAM_REJECTED,
     "max_turns": errors.MAX_TURNS,
     "upstream": errors.UPSTREAM_ERROR,
+    "unreachable": errors.UPSTREAM_UNREACHABLE,
     "cli_crash": errors.CLI_FAILED,
     "invalid_output": errors.INVALID_OUTPUT,
     "tool_use_only": errors.TOOL_USE_ONLY,
@@ -38,6 +39,13 @@ TABLE: dict[str, ErrorCode] = {
 }
 
 API_STATUS_RE = re.compile(r"API Error:\s*(?:Request rejected\s*)?\(?(\d{3})\)?")
+# The CLI's text when no HTTP answer came at all (refused, reset, DNS, timeout), e.g.
+# "API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)".
+UNREACHABLE_RE = re.compile(
+    r"API Error:\s*(?P<detail>(?:Connection|Unable to connect|Request timed out)[^\n]*"
+    r"|[^\n]*\b(?:ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH)\b[^\n]*)",
+    re.IGNORECASE,
+)
 NOT_LOGGED_IN_RE = re.compile(
     r"not logged in|please run /login|invalid api key|oauth token (has )?expired", re.IGNORECASE
 )
@@ -107,6 +115,9 @@ def from_text(text: str) -> Failure | None:
     match = API_STATUS_RE.search(text or "")
     if match:
         return from_status(int(match.group(1)))
+    unreachable = UNREACHABLE_RE.search(text or "")
+    if unreachable:
+        return failure("unreachable", unreachable.group("detail").strip()[:200])
     return None
 
 

@@ -158,6 +158,10 @@ async def _run_completion(ctx: dict[str, Any], payload: dict[str, Any]) -> dict[
         terminal = ErrorEvent(error=errors.WORKER_ERROR.error())
     finally:
         heartbeat.cancel()
+    if isinstance(terminal, ErrorEvent):  # the caller gets the code; the operator sees why here
+        error = terminal.error
+        level = logging.WARNING if error.status >= 500 else logging.INFO
+        log.log(level, "job %s failed: %s, %s (%s)", job.id, error.code, error.status, error.message)
     await publisher.publish(terminal)
     await _record(redis, job, publisher, terminal, started)
     if isinstance(terminal, ResultEvent):
