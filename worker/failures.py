@@ -7,6 +7,7 @@ chain instead of failing.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from litellm_claude.jobs.errors import ErrorCode
 from litellm_claude.jobs.windows import label
 from litellm_claude.worker import limits
 from litellm_claude.worker.limits import LimitHit
+
+log = logging.getLogger(__name__)
 
 # Each kind of failure and its catalogue entry (type, status, message, retry policy, fallback).
 TABLE: dict[str, ErrorCode] = {
@@ -39,13 +42,24 @@ TABLE: dict[str, ErrorCode] = {
 }
 
 API_STATUS_RE = re.compile(r"API Error:\s*(?:Request rejected\s*)?\(?(\d{3})\)?")
-# The CLI's text when no HTTP answer came at all (refused, reset, DNS, timeout), e.g.
-# "API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)".
+# The CLI's text when no HTTP answer came at all, e.g. "API Error: Connection refused — a
+# firewall or proxy may be blocking it (ECONNREFUSED)". The caller gets the kind of trouble,
+# the worker's log the CLI's words (they may name internal hosts).
 UNREACHABLE_RE = re.compile(
-    r"API Error:\s*(?P<detail>(?:Connection|Unable to connect|Request timed out)[^\n]*"
-    r"|[^\n]*\b(?:ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH)\b[^\n]*)",
+    r"API Error:[^\n]*?(?:\b(?P<code>ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH)\b"
+    r"|(?P<words>Connection refused|Connection error|Unable to connect|timed out))",
     re.IGNORECASE,
 )
+UNREACHABLE_REASONS = {
+    "econnrefused": "connection refused",
+    "connection refused": "connection refused",
+    "enotfound": "host not found",
+    "eai_again": "host not found",
+    "etimedout": "timed out",
+    "timed out": "timed out",
+    "econnreset": "connection reset",
+    "ehostunreach": "host unreachable",
+}
 NOT_LOGGED_IN_RE = re.compile(
     r"not logged in|please run /login|invalid api key|oauth token (has )?expired", re.IGNORECASE
 )
@@ -117,7 +131,9 @@ def from_text(text: str) -> Failure | None:
         return from_status(int(match.group(1)))
     unreachable = UNREACHABLE_RE.search(text or "")
     if unreachable:
-        return failure("unreachable", unreachable.group("detail").strip()[:200])
+        log.warning("the Claude API could not be reached: %s", text.strip()[:300])
+        found = (unreachable.group("code") or unreachable.group("words")).lower()
+        return failure("unreachable", UNREACHABLE_REASONS.get(found, "connection error"))
     return None
 
 
