@@ -300,9 +300,7 @@ class WarmPool:
             woken = waiters.pop(0)
             if not woken.done():
                 woken.set_result(None)
-                break
-        if waiters is not None and not waiters:
-            del self._waiters[key]
+                return
 
     def _release(self, session: WarmSession) -> None:
         """A job ended cleanly: recycle the process, or reset it in the background and keep it."""
